@@ -1,0 +1,23 @@
+"""smartasync: write an `async def` once, call it from sync code and from async code."""
+
+from __future__ import annotations
+
+from ._api import async_only as async_only
+from ._api import get_mode as get_mode
+from ._api import set_mode as set_mode
+from ._api import smartasync as smartasync
+from ._class import SmartAsync as SmartAsync
+from ._loops import set_loop_factory as set_loop_factory
+from ._modes import Mode as Mode
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Mode",
+    "SmartAsync",
+    "async_only",
+    "get_mode",
+    "set_loop_factory",
+    "set_mode",
+    "smartasync",
+]

@@ -1,0 +1,189 @@
+"""The public entry points: `smartasync`, `async_only`, `set_mode`, `get_mode`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._class import (
+    ASYNC_ONLY_MARK,
+    SmartAsync,
+    install_subclass_hook,
+    walk,
+)
+from ._modes import AUTO, INSTANCE_KEY, Mode, check_mode, class_mode, is_smart_class, own_mode
+from ._wrap import DualBound, DualClassMethod, DualFunction, kind_of, resolve_mode
+
+_T = TypeVar("_T")
+
+_ACCEPTED = (
+    "an `async def` function or method (a coroutine function, an async generator "
+    "function, or a function made with contextlib.asynccontextmanager), a "
+    "staticmethod or classmethod of one, or a class"
+)
+
+
+def describe(obj: object) -> str:
+    """Name `obj` for an error message: what it is and where it comes from."""
+    if inspect.isclass(obj):
+        return f"the class {obj.__qualname__}"
+    if inspect.isfunction(obj):
+        code = obj.__code__
+        if obj.__name__ == "<lambda>":
+            return f"the lambda defined at {code.co_filename}:{code.co_firstlineno}"
+        return f"the plain function {obj.__qualname__}() defined at {code.co_filename}:{code.co_firstlineno}"
+    if inspect.ismethod(obj):
+        return f"the bound method {obj.__qualname__}() of a {type(obj.__self__).__qualname__}"
+    if callable(obj) and hasattr(obj, "__qualname__"):
+        return f"the callable {obj.__qualname__} ({type(obj).__qualname__})"
+    return f"an instance of {type(obj).__qualname__} ({obj!r:.60})"
+
+
+def smartasync(target: Any = None, /, *, mode: str | None = None) -> Any:
+    """Make an `async def` callable from sync code and from async code.
+
+    On a function or method: the bare call returns the awaitable when the
+    calling code is an `async def`, and runs it to completion (returning the
+    result) when it is sync code; `.sync(...)` always runs it, `.aio(...)`
+    always returns the awaitable.  On a class: every `async def` in it and in
+    its subclasses becomes dual, as with the `SmartAsync` base.
+
+    Use it bare (`@smartasync`) or with a mode (`@smartasync(mode="sync")`).
+
+    Raises:
+        TypeError: `target` is not an async function, a static/class method
+            of one, or a class.
+        ValueError: `mode` is not "auto", "sync" or "async".
+    """
+    checked = None if mode is None else check_mode(mode, "smartasync()")
+    if target is None:
+
+        def decorator(target: _T) -> _T:
+            return _decorate(target, checked)  # type: ignore[return-value]
+
+        return decorator
+    return _decorate(target, checked)
+
+
+def _decorate(target: object, mode: Mode | None) -> object:
+    if isinstance(target, type):
+        if not issubclass(target, SmartAsync):
+            install_subclass_hook(target)
+        walk(target, mode)
+        return target
+    if isinstance(target, DualFunction):
+        return target if mode is None else target.with_options(mode=mode)
+    if isinstance(target, staticmethod):
+        inner: Any = _decorate(target.__func__, mode)
+        return staticmethod(inner)
+    if isinstance(target, classmethod):
+        inner = target.__func__
+        if isinstance(inner, DualFunction):
+            return DualClassMethod(inner.__wrapped__, inner._kind, mode or inner._mode)
+        kind = kind_of(inner)
+        if kind is None:
+            raise TypeError(
+                f"@smartasync expected {_ACCEPTED}, but got a classmethod of {describe(inner)}"
+            )
+        return DualClassMethod(inner, kind, mode)
+    kind = kind_of(target)
+    if kind is None or not callable(target):
+        raise TypeError(
+            f"@smartasync expected {_ACCEPTED}, but got {describe(target)}. "
+            f"Define it with `async def`, or leave it undecorated."
+        )
+    return DualFunction(target, kind, mode)
+
+
+def async_only(func: _T) -> _T:
+    """Leave this `async def` exactly as written inside a smart class: it stays
+    a plain coroutine function, always returning the awaitable.
+
+    Raises:
+        TypeError: `func` is not an async function (or a static/class method
+            of one), or it is already dual.
+    """
+    target: Any = func.__func__ if isinstance(func, (staticmethod, classmethod)) else func
+    if isinstance(target, DualFunction):
+        raise TypeError(
+            f"@async_only got {target.__qualname__}, which @smartasync already made dual; "
+            f"remove one of the two decorators"
+        )
+    if kind_of(target) is None:
+        raise TypeError(
+            f"@async_only marks an `async def` method that a smart class should leave as "
+            f"written, but got {describe(target)}"
+        )
+    try:
+        setattr(target, ASYNC_ONLY_MARK, True)
+    except (AttributeError, TypeError):
+        raise TypeError(
+            f"@async_only cannot mark {describe(target)}: it takes no attributes; "
+            f"apply it to the `async def` itself"
+        ) from None
+    return func
+
+
+def set_mode(obj: object, mode: Mode) -> None:
+    """Give one instance of a smart class its own mode: "auto", "sync" or "async".
+
+    It overrides the method's and the class's mode for calls on `obj`; the
+    explicit `.sync()` / `.aio()` forms still do what they say.
+
+    Raises:
+        ValueError: `mode` is not "auto", "sync" or "async".
+        TypeError: `obj` is a class, an instance of a class that is not smart,
+            or an instance with no room to store a mode (`__slots__` without
+            `__dict__`).
+    """
+    checked = check_mode(mode, "set_mode()")
+    if isinstance(obj, type):
+        raise TypeError(
+            f"set_mode() sets the mode of one instance, but got the class {obj.__qualname__}. "
+            f"Give a class its mode where it is defined: "
+            f"`class {obj.__name__}(SmartAsync, mode={checked!r})` or "
+            f"`@smartasync(mode={checked!r})`."
+        )
+    cls = type(obj)
+    if not is_smart_class(cls):
+        raise TypeError(
+            f"set_mode(): {cls.__qualname__} is not a smart class, so its instances have no "
+            f"mode. Make it smart: inherit from SmartAsync "
+            f"(`class {cls.__name__}(SmartAsync): ...`) or decorate the class with @smartasync."
+        )
+    try:
+        object.__setattr__(obj, INSTANCE_KEY, checked)
+    except AttributeError:
+        raise TypeError(
+            f"set_mode() has nowhere to store a mode on this {cls.__qualname__} instance: "
+            f"the class declares __slots__ without '__dict__'. Add {INSTANCE_KEY!r} to "
+            f"{cls.__qualname__}.__slots__."
+        ) from None
+
+
+def get_mode(obj: object) -> Mode:
+    """The mode in force for `obj`: an instance of a smart class (its own mode,
+    else its class's), a smart class, or a dual function or bound method.
+
+    Raises:
+        TypeError: `obj` is none of these.
+    """
+    if isinstance(obj, DualBound):
+        return resolve_mode(obj.__func__, obj.__self__)
+    if isinstance(obj, DualFunction):
+        return obj._mode or AUTO
+    if isinstance(obj, type):
+        if is_smart_class(obj):
+            return class_mode(obj)
+        raise TypeError(f"get_mode(): the class {obj.__qualname__} is not a smart class")
+    cls = type(obj)
+    if is_smart_class(cls):
+        return own_mode(obj) or class_mode(cls)
+    raise TypeError(
+        f"get_mode() expected an instance of a smart class, a smart class, or a dual "
+        f"function, but got {describe(obj)}"
+    )
+
+
+Decorator = Callable[[_T], _T]

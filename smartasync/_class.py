@@ -1,0 +1,169 @@
+"""Class walking: what a smart class gets.
+
+A class becomes smart by `@smartasync` or by inheriting from `SmartAsync`.
+Walking it replaces every `async def` in its body (instance, class and static
+methods, private ones too, never dunders) with a dual callable, makes public
+async methods inherited from non-smart bases dual as well, and adds sync twins
+for `__aenter__`/`__aexit__` and `__aiter__`/`__anext__` where the class has
+no sync version.  Subclasses are walked as they are created, through
+`__init_subclass__`: never a metaclass, so any metaclass of the user's works.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType, MemberDescriptorType
+from typing import Any, Final
+
+from ._iter import twin_enter, twin_exit, twin_iter, twin_next
+from ._modes import AUTO, CLASS_KEY, INSTANCE_KEY, Mode, ModeSlot, check_mode, class_mode
+from ._wrap import DualClassMethod, DualFunction, kind_of
+
+ASYNC_ONLY_MARK: Final = "__smartasync_async_only__"
+_HOOK_MARK: Final = "__smartasync_hook__"
+
+# (async protocol method, its sync twin, the twin's implementation)
+_TWINS: Final = (
+    ("__aenter__", "__enter__", twin_enter),
+    ("__aexit__", "__exit__", twin_exit),
+    ("__aiter__", "__iter__", twin_iter),
+    ("__anext__", "__next__", twin_next),
+)
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def is_async_only(fn: object) -> bool:
+    return bool(getattr(fn, ASYNC_ONLY_MARK, False))
+
+
+def convert(attr: object, static_mode: Mode | None) -> object | None:
+    """The dual replacement for a class attribute, or None to leave it as is."""
+    if isinstance(attr, DualFunction):
+        return None if attr._smart else attr.with_options(smart=True)
+    if isinstance(attr, staticmethod):
+        inner = attr.__func__
+        if isinstance(inner, DualFunction) or is_async_only(inner):
+            return None
+        kind = kind_of(inner)
+        # A static method has no receiver to read a mode from; it takes the
+        # class's mode as it stands when the class is walked.
+        return None if kind is None else staticmethod(DualFunction(inner, kind, static_mode))
+    if isinstance(attr, classmethod):
+        inner = attr.__func__
+        if isinstance(inner, DualFunction):
+            return DualClassMethod(inner.__wrapped__, inner._kind, inner._mode, smart=True)
+        kind = kind_of(inner)
+        if kind is None or is_async_only(inner):
+            return None
+        return DualClassMethod(inner, kind, smart=True)
+    if isinstance(attr, FunctionType) and not is_async_only(attr):
+        kind = kind_of(attr)
+        return None if kind is None else DualFunction(attr, kind, smart=True)
+    return None
+
+
+def _lookup(cls: type, name: str) -> object | None:
+    """The raw attribute `name` as the MRO resolves it, skipping `object`."""
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        if name in klass.__dict__:
+            found: object = klass.__dict__[name]
+            return found
+    return None
+
+
+def walk(cls: type, mode: Mode | None = None) -> None:
+    """Make `cls` smart.  `mode` is its own class mode; without one it keeps
+    the mode of its nearest smart base, or "auto"."""
+    own_class_mode = mode or class_mode(cls)
+    setattr_ = type.__setattr__  # past any metaclass __setattr__ (Enum-like guards)
+    setattr_(cls, CLASS_KEY, own_class_mode)
+
+    own = cls.__dict__
+    slot = own.get(INSTANCE_KEY)
+    if isinstance(slot, MemberDescriptorType):
+        # The user gave instances a slot for set_mode(); see ModeSlot.
+        setattr_(cls, INSTANCE_KEY, ModeSlot(slot))
+    elif not isinstance(_lookup(cls, INSTANCE_KEY), ModeSlot):
+        # The instances' default: read through `obj._smartasync_mode` on the hot path.
+        setattr_(cls, INSTANCE_KEY, own_class_mode)
+
+    static_mode = None if own_class_mode is AUTO else own_class_mode
+    for name, attr in list(own.items()):
+        if is_dunder(name):
+            continue
+        new = convert(attr, static_mode)
+        if new is not None:
+            setattr_(cls, name, new)
+
+    # Async methods inherited from bases that are not smart (a third-party
+    # client class, say): public ones are made dual here; private ones are
+    # left alone unless they were already dual.
+    seen = set(own)
+    for base in cls.__mro__[1:]:
+        if base is object:
+            continue
+        smart_base = CLASS_KEY in base.__dict__
+        for name, attr in list(base.__dict__.items()):
+            if name in seen:
+                continue
+            seen.add(name)
+            if smart_base or is_dunder(name):
+                continue
+            if name.startswith("_") and not isinstance(attr, DualFunction):
+                continue
+            new = convert(attr, static_mode)
+            if new is not None:
+                setattr_(cls, name, new)
+
+    for async_name, sync_name, twin in _TWINS:
+        if _lookup(cls, async_name) is not None and _lookup(cls, sync_name) is None:
+            setattr_(cls, sync_name, twin)
+
+
+def install_subclass_hook(cls: type) -> None:
+    """For the decorator form: walk subclasses of `cls` as they are created,
+    and accept `mode=` as a class keyword, as SmartAsync does."""
+    current = cls.__dict__.get("__init_subclass__")
+    if getattr(getattr(current, "__func__", None), _HOOK_MARK, False):
+        return
+    original = current  # the class's own hook (type.__new__ made it a classmethod), or None
+
+    def __init_subclass__(sub: type, /, mode: str | None = None, **kwargs: Any) -> None:
+        checked = None if mode is None else check_mode(mode, f"class {sub.__qualname__}")
+        if original is not None:
+            original.__get__(None, sub)(**kwargs)
+        else:
+            # The class that holds this hook; not simply `cls`, because
+            # dataclass(slots=True) and similar tools copy the class body into
+            # a new class.
+            owner = next(k for k in sub.__mro__[1:] if k.__dict__.get("__init_subclass__") is hook)
+            super(owner, sub).__init_subclass__(**kwargs)  # type: ignore[arg-type]
+        walk(sub, checked)
+
+    setattr(__init_subclass__, _HOOK_MARK, True)
+    hook: classmethod[Any, Any, None] = classmethod(__init_subclass__)
+    type.__setattr__(cls, "__init_subclass__", hook)
+
+
+class SmartAsync:
+    """Base class that makes a class and all its subclasses smart.
+
+    Every `async def` in the class body becomes dual: called from sync code it
+    runs to completion and returns the result, called from async code it
+    returns the awaitable.  Give the class a mode with a class keyword:
+    `class Tool(SmartAsync, mode="sync"): ...`.
+
+    Raises:
+        ValueError: at class creation, for an unknown `mode`.
+    """
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, /, mode: str | None = None, **kwargs: Any) -> None:
+        checked = None if mode is None else check_mode(mode, f"class {cls.__qualname__}")
+        super().__init_subclass__(**kwargs)
+        walk(cls, checked)

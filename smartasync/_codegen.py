@@ -1,0 +1,232 @@
+"""The code generator behind every dual callable.
+
+For each wrapped function it writes `__call__`, `sync` and `aio` with the
+function's exact parameter list, so a call forwards its arguments as they
+came instead of packing them into `*args, **kwargs`.  Measured on 3.11 for
+`await obj.m(x)`: packing costs about 1.5x a raw await more than forwarding.
+
+The bare call's fast path is inlined here: one flag test on the caller's code
+object (and, in a smart class, one attribute read for the mode).  Everything
+else (sync callers, comprehensions, modes) goes to `dispatch`.
+
+Compiling is the expensive part (~50 us), so code is compiled once per
+*shape* (parameter names and kinds, which have defaults, which variant) and
+cached; each function then gets its own closures from the cached factory
+(~1 us).  Default values are passed to the factory, so the generated functions
+carry the very same default objects.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import sys
+from collections.abc import Callable
+from typing import Any, Final
+
+from ._detect import ASYNC_CODE_FLAGS
+from ._modes import AUTO, INSTANCE_KEY
+
+_P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
+
+_factories: dict[str, Callable[..., tuple[Callable[..., Any], ...]]] = {}
+
+# Filled in by _wrap (dispatch, block, dual context manager) to avoid an import cycle.
+namespace: Final[dict[str, Any]] = {
+    "__builtins__": __builtins__,
+    "__name__": "smartasync._generated",
+    f"{_P}getframe": sys._getframe,
+    f"{_P}AUTO": AUTO,
+}
+
+Parameters = list[inspect.Parameter]
+
+
+def signature_parameters(fn: Callable[..., Any], follow_wrapped: bool) -> Parameters | None:
+    try:
+        sig = inspect.signature(fn, follow_wrapped=follow_wrapped)
+    except (TypeError, ValueError):
+        return None
+    return list(sig.parameters.values())
+
+
+def _render(params: Parameters) -> tuple[str, str, list[Any]] | None:
+    """(parameter list, forwarded arguments, default values) or None when the
+    parameters cannot be reproduced exactly."""
+    decl: list[str] = []
+    call: list[str] = []
+    defaults: list[Any] = []
+    kinds = inspect.Parameter
+    saw_star = False
+    for index, param in enumerate(params):
+        name = param.name
+        if name.startswith(_P) or not name.isidentifier():
+            return None
+        kind = param.kind
+        text = name
+        if param.default is not kinds.empty:
+            text = f"{name}={_P}d{len(defaults)}"
+            defaults.append(param.default)
+        if kind is kinds.POSITIONAL_ONLY:
+            decl.append(text)
+            call.append(name)
+            following = params[index + 1] if index + 1 < len(params) else None
+            if following is None or following.kind is not kinds.POSITIONAL_ONLY:
+                decl.append("/")
+        elif kind is kinds.POSITIONAL_OR_KEYWORD:
+            decl.append(text)
+            call.append(name)
+        elif kind is kinds.VAR_POSITIONAL:
+            saw_star = True
+            decl.append(f"*{name}")
+            call.append(f"*{name}")
+        elif kind is kinds.KEYWORD_ONLY:
+            if not saw_star:
+                saw_star = True
+                decl.append("*")
+            decl.append(text)
+            call.append(f"{name}={name}")
+        else:  # VAR_KEYWORD
+            decl.append(f"**{name}")
+            call.append(f"**{name}")
+    return ", ".join(decl), ", ".join(call), defaults
+
+
+_GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
+
+_CALL_TEMPLATE = """\
+    def __call__({self}{params}):
+{head}        if {fast}:
+            return {P}fn({first}{args})
+        return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+"""
+_CALL_NO_FAST_PATH = """\
+    def __call__({self}{params}):
+{head}        return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+"""
+_CALL_CONTEXT_MANAGER = """\
+    def __call__({self}{params}):
+{head}        return {P}dualcm({P}fn({first}{args}))
+"""
+_EXPLICIT = """\
+    def sync({self}{params}):
+{head}        return {P}block({P}dual, {P}fn({first}{args}))
+    def aio({self}{params}):
+{head}        return {P}fn({first}{args})
+"""
+
+
+def build(
+    fn: Callable[..., Any],
+    *,
+    bound: bool,
+    smart: bool,
+    fast_path: bool,
+    context_manager: bool,
+    follow_wrapped: bool,
+    dual: object,
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """Generate (`__call__`, `sync`, `aio`) for `fn`.
+
+    bound: the functions live on a bound-method type and take the bound object
+        first (`__self__` is passed on as the first argument of `fn`);
+        otherwise they take exactly `fn`'s parameters.
+    smart: the receiver is an instance (or class) of a smart class, whose mode
+        is read on every call.
+    fast_path: the mode can only be "auto" here, so an async caller may be
+        answered inline.
+    """
+    params = signature_parameters(fn, follow_wrapped)
+    rendered = None
+    if params is not None:
+        if bound:
+            if params and params[0].kind in (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            ):
+                rendered = _render(params[1:])
+        else:
+            rendered = _render(params)
+    defaults: list[Any] = []
+    if rendered is None:
+        decl, args = _GENERIC
+    else:
+        decl, args, defaults = rendered
+
+    if bound:
+        self_name, first, head = f"{_P}b", f"{_P}o, ", f"        {_P}o = {_P}b.__self__\n"
+        source = f"{_P}o"
+        explicit_head = head
+    else:
+        self_name, first, head, explicit_head = f"{_P}d", "", "", ""
+        # Called through the class (`Cls.m(obj, x)`): the first argument is
+        # the receiver whose mode counts.
+        if (
+            smart
+            and params
+            and rendered is not None
+            and params[0].kind
+            in (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            )
+        ):
+            source = params[0].name
+        elif smart and rendered is None:
+            source = f"({_P}args[0] if {_P}args else None)"
+        else:
+            source = "None"
+    if not bound:
+        if decl:
+            decl = ", " + decl
+    elif decl:
+        decl = ", " + decl
+    if not args:
+        first = first.rstrip(", ")
+
+    if context_manager:
+        call_template = _CALL_CONTEXT_MANAGER
+        fast = ""
+    elif fast_path:
+        call_template = _CALL_TEMPLATE
+        frame_test = f"{_P}getframe(1).f_code.co_flags & {ASYNC_CODE_FLAGS}"
+        if smart and bound:
+            fast = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and {frame_test}"
+        else:
+            fast = frame_test
+    else:
+        call_template = _CALL_NO_FAST_PATH
+        fast = ""
+
+    fields = {
+        "self": self_name,
+        "params": decl,
+        "args": args,
+        "first": first,
+        "head": head,
+        "fast": fast,
+        "source": source,
+        "P": _P,
+    }
+    body = call_template.format(**fields) + _EXPLICIT.format(**{**fields, "head": explicit_head})
+    factory_params = ", ".join(
+        [f"{_P}dual", f"{_P}fn"] + [f"{_P}d{i}" for i in range(len(defaults))]
+    )
+    source_text = f"def {_P}factory({factory_params}):\n{body}    return __call__, sync, aio\n"
+    factory = _factories.get(source_text)
+    if factory is None:
+        factory = _compile(source_text)
+    call, sync, aio = factory(dual, fn, *defaults)
+    return call, sync, aio
+
+
+def _compile(source_text: str) -> Callable[..., tuple[Callable[..., Any], ...]]:
+    filename = f"<smartasync generated #{len(_factories)}>"
+    # Registered with linecache so that tracebacks through generated code show
+    # the line that ran, as for any other source file.
+    linecache.cache[filename] = (len(source_text), None, source_text.splitlines(True), filename)
+    scope: dict[str, Any] = {}
+    exec(compile(source_text, filename, "exec"), namespace, scope)
+    factory: Callable[..., tuple[Callable[..., Any], ...]] = scope[f"{_P}factory"]
+    _factories[source_text] = factory
+    return factory

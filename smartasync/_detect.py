@@ -1,0 +1,105 @@
+"""Who is calling: the rule that decides between "run it" and "return the awaitable".
+
+The rule looks at the code of the calling frame, never at whether an event loop
+runs.  An `async def` (or async generator) caller gets the awaitable; any other
+caller gets the result.  This is what a type checker can see too, which is why
+the mypy plugin can type a bare call exactly as it will behave.
+
+Nothing here is cached: the answer is computed from the frame on every call.
+The fast check (one flag test on the caller's code object) is inlined into the
+generated wrappers; this module holds the slower cases behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from types import CodeType, FrameType
+from typing import Final
+
+# CO_ITERABLE_COROUTINE marks `@types.coroutine` generators: they run inside a
+# coroutine's `await`, so they count as async callers.
+ASYNC_CODE_FLAGS: Final = (
+    inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+)
+
+# Frames that stand in for the function they are written in.  Python 3.11 runs
+# list/set/dict comprehensions in frames of their own; 3.12 inlines them (PEP
+# 709) but keeps generator expressions as frames.  The answer must not depend on
+# the version, so these frames are looked through to their lexical parent.
+_COMPREHENSION_NAMES: Final = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+
+# The one documented exception to the rule: async frameworks whose *sync*
+# scheduling code calls the user's function to obtain its coroutine
+# (`tg.start_soon(obj.m)`, `nursery.start_soon(obj.m)`, `trio.run(obj.m)`).
+# Matched by (module, qualified function name) so that nothing else in those
+# libraries is affected: `anyio.from_thread.run_sync(obj.m)` still gets the value.
+_SCHEDULERS: Final = frozenset(
+    {
+        # trio: nursery.start_soon / nursery.start / trio.run
+        ("trio._util", "coroutine_or_error"),
+        # anyio 4.x: TaskGroup.start_soon / start, on both backends
+        ("anyio.abc._tasks", "call_for_coroutine"),
+        # anyio.run(func, backend="trio") wraps func before handing it to trio.run
+        ("anyio._backends._trio", "ensure_returns_coro.<locals>.wrapper"),
+        # anyio releases before call_for_coroutine existed
+        ("anyio._backends._asyncio", "TaskGroup._spawn"),
+        ("anyio._backends._asyncio", "TaskGroup.start_soon"),
+    }
+)
+
+
+def caller_is_async(frame: FrameType) -> bool:
+    """True when the code running in `frame` should receive the awaitable."""
+    code = frame.f_code
+    if code.co_flags & ASYNC_CODE_FLAGS:
+        return True
+    if code.co_name in _COMPREHENSION_NAMES:
+        parent = _lexical_parent(frame, code)
+        if parent is not None:
+            return caller_is_async(parent)
+    return _is_async_scheduler(frame, code)
+
+
+def _lexical_parent(frame: FrameType, code: CodeType) -> FrameType | None:
+    """The frame of the function a comprehension is written in.
+
+    A list comprehension's frame (3.11) is always called by its parent.  A
+    generator expression runs wherever it is consumed, e.g. inside a sync helper
+    it was passed to; the parent is the frame whose code holds this code object
+    among its constants.  If the parent has already returned (the generator
+    escaped it), fall back to whoever is consuming it.
+    """
+    back = frame.f_back
+    candidate = back
+    while candidate is not None:
+        if any(const is code for const in candidate.f_code.co_consts):
+            return candidate
+        candidate = candidate.f_back
+    return back
+
+
+def _is_async_scheduler(frame: FrameType, code: CodeType) -> bool:
+    key = (frame.f_globals.get("__name__"), code.co_qualname)
+    if key not in _SCHEDULERS:
+        return False
+    # Only while that framework runs in this thread: the same functions in a
+    # worker thread (anyio.to_thread) must still get the value.
+    if key[0] == "trio._util":
+        return _trio_running()
+    return asyncio._get_running_loop() is not None or _trio_running()
+
+
+def _trio_running() -> bool:
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    in_trio_run = getattr(trio.lowlevel, "in_trio_run", None)
+    if in_trio_run is not None:
+        return bool(in_trio_run())
+    try:  # trio < 0.23
+        trio.lowlevel.current_root_task()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,191 @@
+"""Sync faces of async protocols: iterating an async generator with `for`, using
+an async context manager with `with`, and the sync twins that a smart class
+gets for its `__aenter__`/`__aexit__` and `__aiter__`/`__anext__`.
+
+Every step runs through `run_blocking`, with the same rules as a sync call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import TracebackType
+from typing import Any, Final, Generic, TypeVar
+
+from ._runner import run_blocking
+
+_Y = TypeVar("_Y")
+_T = TypeVar("_T")
+
+_NEW: Final = 0
+_STARTED: Final = 1
+_DONE: Final = 2
+
+
+async def _anext(iterator: AsyncIterator[_Y]) -> _Y:
+    # `__anext__()` is called here, inside the running loop, not by the caller:
+    # the loop's async-generator hooks register a generator on its first step,
+    # and only a registered generator is finalised by the loop (otherwise a
+    # thread ending with one suspended prints "async generator ignored
+    # GeneratorExit").
+    return await iterator.__anext__()
+
+
+async def _aclose(agen: AsyncGenerator[Any, Any]) -> None:
+    await agen.aclose()
+
+
+class SyncIterator(Generic[_Y]):
+    """A plain iterator over an async generator; each `next()` runs one step.
+
+    Exhausting it, `close()`, leaving a `with` block, or dropping it (`break`
+    out of a `for`, garbage collection) closes the async generator, so its
+    `finally` and `async with` cleanup run.
+    """
+
+    __slots__ = ("__weakref__", "_agen", "_name", "_state", "_thread")
+
+    def __init__(self, agen: AsyncGenerator[_Y, Any], name: str | None = None) -> None:
+        self._agen = agen
+        self._name: str = name or getattr(agen, "__qualname__", None) or "async generator"
+        self._state = _NEW
+        self._thread = threading.get_ident()
+
+    def __iter__(self) -> SyncIterator[_Y]:
+        return self
+
+    def __next__(self) -> _Y:
+        if self._state == _DONE:
+            raise StopIteration
+        self._state = _STARTED
+        try:
+            return run_blocking(_anext(self._agen), self._name)
+        except StopAsyncIteration:
+            self._state = _DONE
+            raise StopIteration from None
+        except BaseException:
+            if getattr(self._agen, "ag_frame", None) is None:  # it ended with the exception
+                self._state = _DONE
+            raise
+
+    def close(self) -> None:
+        """Close the async generator now, running its cleanup."""
+        if self._state == _STARTED:
+            self._state = _DONE
+            run_blocking(_aclose(self._agen), self._name)
+        self._state = _DONE
+
+    def __enter__(self) -> SyncIterator[_Y]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if self._state != _STARTED or sys.is_finalizing():
+            return
+        # Close right here only where it is safe to run a loop: in the thread
+        # that iterated, outside any running loop.  Elsewhere the generator is
+        # left to its loop's async-generator finaliser, which schedules
+        # `aclose()` on that loop.
+        if threading.get_ident() != self._thread or asyncio._get_running_loop() is not None:
+            return
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<smartasync sync iterator over {self._agen!r}>"
+
+
+class DualContextManager(Generic[_T]):
+    """An async context manager that `with` accepts too."""
+
+    __slots__ = ("_acm", "_name")
+
+    def __init__(self, acm: Any, name: str | None) -> None:
+        self._acm = acm
+        self._name: str = name or type(acm).__qualname__
+
+    def __enter__(self) -> _T:
+        return run_blocking(self._acm.__aenter__(), self._name)  # type: ignore[no-any-return]
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return run_blocking(self._acm.__aexit__(exc_type, exc, tb), self._name)  # type: ignore[no-any-return]
+
+    def __aenter__(self) -> Any:
+        return self._acm.__aenter__()
+
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        return self._acm.__aexit__(exc_type, exc, tb)
+
+    def __repr__(self) -> str:
+        return f"<smartasync context manager over {self._acm!r}>"
+
+
+# -- sync twins added to smart classes ----------------------------------------
+
+
+def _owner_name(obj: object, method: str) -> str:
+    return f"{type(obj).__qualname__}.{method}"
+
+
+def twin_enter(self: Any) -> Any:
+    """Sync twin of `__aenter__`, added by smartasync."""
+    return run_blocking(self.__aenter__(), _owner_name(self, "__aenter__"))
+
+
+def twin_exit(
+    self: Any,
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+    tb: TracebackType | None,
+) -> Any:
+    """Sync twin of `__aexit__`, added by smartasync."""
+    return run_blocking(self.__aexit__(exc_type, exc, tb), _owner_name(self, "__aexit__"))
+
+
+def twin_iter(self: Any) -> SyncIterator[Any]:
+    """Sync twin of `__aiter__`, added by smartasync."""
+    return _ProtocolIterator(self.__aiter__(), _owner_name(self, "__aiter__"))
+
+
+def twin_next(self: Any) -> Any:
+    """Sync twin of `__anext__`, added by smartasync."""
+    try:
+        return run_blocking(_anext(self), _owner_name(self, "__anext__"))
+    except StopAsyncIteration:
+        raise StopIteration from None
+
+
+class _ProtocolIterator(SyncIterator[_Y]):
+    """SyncIterator over any async iterator (not only async generators)."""
+
+    __slots__ = ()
+
+    def __next__(self) -> _Y:
+        if self._state == _DONE:
+            raise StopIteration
+        self._state = _STARTED
+        try:
+            return run_blocking(_anext(self._agen), self._name)
+        except StopAsyncIteration:
+            self._state = _DONE
+            raise StopIteration from None
+
+    def close(self) -> None:
+        aclose = getattr(self._agen, "aclose", None)
+        if self._state == _STARTED and aclose is not None:
+            self._state = _DONE
+            run_blocking(_aclose(self._agen), self._name)
+        self._state = _DONE

@@ -1,0 +1,94 @@
+"""Modes: the names, their validation, and where an object's mode is stored."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, TypeAlias
+
+Mode: TypeAlias = Literal["auto", "sync", "async"]
+
+AUTO: Final = "auto"
+SYNC: Final = "sync"
+ASYNC: Final = "async"
+
+# Canonical objects: the hot path compares modes with `is`, so every stored mode
+# must be one of these three string objects, whatever equal string the user passed.
+_CANONICAL: Final[dict[str, Mode]] = {AUTO: AUTO, SYNC: SYNC, ASYNC: ASYNC}
+
+# Where modes live.  A smart class carries its mode twice: under CLASS_KEY (read
+# only by the slow path) and under INSTANCE_KEY as a class attribute, which an
+# instance's own `set_mode` value shadows.  So the hot path reads one attribute,
+# `obj._smartasync_mode`, and gets the instance mode if set, else the class mode.
+INSTANCE_KEY: Final = "_smartasync_mode"
+CLASS_KEY: Final = "_smartasync_class_mode"
+
+
+def check_mode(mode: object, where: str) -> Mode:
+    """Return the canonical mode object for `mode`.
+
+    Raises:
+        ValueError: `mode` is not one of "auto", "sync", "async".
+    """
+    try:
+        return _CANONICAL[mode]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"{where}: unknown mode {mode!r}; the valid modes are 'auto', 'sync' and 'async'"
+        ) from None
+
+
+def is_smart_class(cls: type) -> bool:
+    """True when `cls` was walked by smartasync (decorated, or a SmartAsync subclass)."""
+    return CLASS_KEY in cls.__dict__
+
+
+def own_mode(obj: object) -> Mode | None:
+    """The mode given to this very instance with `set_mode`, or None."""
+    try:
+        namespace = vars(obj)
+    except TypeError:  # no __dict__: a slotted class, maybe with a mode slot
+        for klass in type(obj).__mro__:
+            slot = klass.__dict__.get(INSTANCE_KEY)
+            if slot is not None:
+                return slot.own(obj) if isinstance(slot, ModeSlot) else None
+        return None
+    mode = namespace.get(INSTANCE_KEY)
+    return _CANONICAL.get(mode) if isinstance(mode, str) else None
+
+
+class ModeSlot:
+    """Stands in for a user-declared `_smartasync_mode` slot.
+
+    A slot is a data descriptor, so it hides the class-level default mode; read
+    while empty it would raise AttributeError on every call.  This wrapper falls
+    back to the class mode when the slot is empty.
+    """
+
+    __slots__ = ("_member",)
+
+    def __init__(self, member: object) -> None:
+        self._member = member
+
+    def own(self, obj: object) -> Mode | None:
+        try:
+            mode = self._member.__get__(obj, type(obj))  # type: ignore[attr-defined]
+        except AttributeError:
+            return None
+        return _CANONICAL.get(mode) if isinstance(mode, str) else None
+
+    def __get__(self, obj: object, owner: type | None = None) -> Mode:
+        if obj is None:
+            return owner.__dict__.get(CLASS_KEY, AUTO) if owner is not None else AUTO
+        mode = self.own(obj)
+        return mode if mode is not None else getattr(type(obj), CLASS_KEY, AUTO)
+
+    def __set__(self, obj: object, value: object) -> None:
+        self._member.__set__(obj, value)  # type: ignore[attr-defined]
+
+    def __delete__(self, obj: object) -> None:
+        self._member.__delete__(obj)  # type: ignore[attr-defined]
+
+
+def class_mode(cls: type) -> Mode:
+    """The mode a smart class was given (or inherited); "auto" for any other class."""
+    mode = getattr(cls, CLASS_KEY, AUTO)
+    return _CANONICAL.get(mode, AUTO) if isinstance(mode, str) else AUTO

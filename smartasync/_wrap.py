@@ -1,0 +1,396 @@
+"""Dual callables: what `@smartasync` returns for a function, and what a smart
+class holds in place of each `async def`.
+
+`DualFunction` is the class attribute (and the module-level function).  Read
+through an instance it returns a bound object of a type generated for that one
+method (see `_codegen`), whose `__call__`, `.sync` and `.aio` take the
+method's exact parameters.  The bound object is made fresh on each attribute
+read and holds only `__self__`: nothing is stored on the instance.
+
+The generated types are built on first use, not at decoration: decorating a
+class stays at about a microsecond per method, and a method never called costs
+nothing more.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _codegen
+from ._detect import caller_is_async
+from ._iter import DualContextManager, SyncIterator
+from ._modes import ASYNC, AUTO, Mode, class_mode, own_mode
+from ._runner import run_blocking
+
+COROUTINE: Final = "coroutine"
+ASYNCGEN: Final = "async generator"
+CONTEXT_MANAGER: Final = "async context manager"
+
+_new = object.__new__
+
+
+def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: Any) -> Any:
+    """The bare call, after the inline fast path declined: resolve the mode,
+    then return `awaitable` or run it.  `source` is the receiver (instance or
+    class) whose mode counts, or None."""
+    mode = resolve_mode(dual, source)
+    if mode is AUTO:
+        if caller_is_async(frame):
+            return awaitable
+        return block(dual, awaitable, frame, True)
+    if mode is ASYNC:
+        return awaitable
+    return block(dual, awaitable, frame, False)
+
+
+def resolve_mode(dual: DualFunction, source: object) -> Mode:
+    """First match wins: the instance's mode, the method's own mode (given to
+    `@smartasync(mode=...)` on the method), the class's mode, auto."""
+    method_mode = dual._mode
+    if dual._smart and source is not None:
+        if isinstance(source, type):
+            return method_mode or class_mode(source)
+        instance_mode = own_mode(source)
+        if instance_mode is not None:
+            return instance_mode
+        return method_mode or class_mode(type(source))
+    return method_mode or AUTO
+
+
+def block(
+    dual: DualFunction, awaitable: Any, frame: FrameType | None = None, implicit: bool = False
+) -> Any:
+    """The blocking form of a call's result: the value of a coroutine, a plain
+    iterator over an async generator, a `with`-able context manager."""
+    kind = dual._kind
+    if kind is COROUTINE:
+        return run_blocking(awaitable, dual.__qualname__, frame, implicit)
+    if kind is ASYNCGEN:
+        return SyncIterator(awaitable, dual.__qualname__)
+    return DualContextManager(awaitable, dual.__qualname__)
+
+
+_codegen.namespace.update(
+    {
+        f"{_codegen._P}dispatch": dispatch,
+        f"{_codegen._P}block": block,
+        f"{_codegen._P}dualcm": lambda acm: DualContextManager(acm, None),
+    }
+)
+
+_ACM_HELPER_CODE: Final = __import__("contextlib").asynccontextmanager(lambda: None).__code__
+
+
+def kind_of(fn: object) -> str | None:
+    """Which dual shape `fn` has, or None if it is not something we make dual."""
+    if getattr(fn, "__code__", None) is _ACM_HELPER_CODE:
+        return CONTEXT_MANAGER  # a @contextlib.asynccontextmanager function
+    if inspect.isasyncgenfunction(fn):
+        return ASYNCGEN
+    if inspect.iscoroutinefunction(fn):
+        return COROUTINE
+    return None
+
+
+def _doc(self: Any) -> str | None:
+    return getattr(self._target(), "__doc__", None)
+
+
+_DOC: Final = property(_doc)
+
+
+class _Introspection:
+    """What makes a dual callable look like the function it wraps to `inspect`,
+    `help()` and frameworks: `inspect.iscoroutinefunction()` and
+    `isasyncgenfunction()` accept a callable that has a function's attributes
+    (`__code__`, `__defaults__`, ...) and test the flags of its `__code__`.
+
+    No class-level annotations in these classes: they would become a class
+    `__annotations__` that hides the property below from instances.
+    """
+
+    __slots__ = ()
+
+    @property
+    def __code__(self) -> Any:
+        return self._target().__code__
+
+    @property
+    def __defaults__(self) -> Any:
+        return getattr(self._target(), "__defaults__", None)
+
+    @property
+    def __kwdefaults__(self) -> Any:
+        return getattr(self._target(), "__kwdefaults__", None)
+
+    @property
+    def __annotations__(self) -> Any:  # type: ignore[override]
+        return getattr(self._target(), "__annotations__", {})
+
+    @property
+    def __isabstractmethod__(self) -> bool:
+        return bool(getattr(self._target(), "__isabstractmethod__", False))
+
+    def _target(self) -> Callable[..., Any]:
+        raise NotImplementedError
+
+
+class DualFunction(_Introspection):
+    """An `async def` made dual.  Call it (the caller decides), or call
+    `.sync(...)` to run it to completion, `.aio(...)` to get the coroutine."""
+
+    # No __getattr__ here or on DualBound: on 3.11 a class with __getattr__
+    # loses the specialised attribute reads, which cost 90 ns per `await obj.m()`.
+    __slots__ = (
+        "__dict__",
+        "__qualname__",
+        "__weakref__",
+        "__wrapped__",
+        "_kind",
+        "_mode",
+        "_smart",
+    )
+    if TYPE_CHECKING:
+        __wrapped__: Callable[..., Any]
+        __qualname__: str
+        _kind: str
+        _mode: Mode | None
+        _smart: bool
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        kind: str,
+        mode: Mode | None = None,
+        smart: bool = False,
+    ) -> None:
+        self.__wrapped__ = fn
+        self.__qualname__ = getattr(fn, "__qualname__", None) or repr(fn)
+        self._kind = kind
+        self._mode = mode
+        self._smart = smart
+        fn_dict = getattr(fn, "__dict__", None)
+        if fn_dict:  # function attributes, as functools.update_wrapper copies them
+            self.__dict__.update(fn_dict)
+
+    def _target(self) -> Callable[..., Any]:
+        return self.__wrapped__
+
+    def with_options(self, *, mode: Mode | None = None, smart: bool | None = None) -> DualFunction:
+        """A new dual callable for the same function, with another mode or context."""
+        cls = DualClassMethod if isinstance(self, DualClassMethod) else DualFunction
+        return cls(
+            self.__wrapped__,
+            self._kind,
+            self._mode if mode is None else mode,
+            self._smart if smart is None else smart,
+        )
+
+    # -- naming: properties, because type.__new__ claims these names ---------
+    @property
+    def __name__(self) -> str:
+        return str(getattr(self.__wrapped__, "__name__", self.__qualname__))
+
+    __doc__ = _DOC
+
+    @property
+    def __module__(self) -> str:  # type: ignore[override]
+        return getattr(self.__wrapped__, "__module__", None) or "<unknown>"
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.__wrapped__)
+
+    def __repr__(self) -> str:
+        return f"<smartasync {self._kind} function {self.__qualname__}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_find, (self.__module__, self.__qualname__))
+
+    # -- specialisation -------------------------------------------------------
+    _specialized = False
+
+    def _specialize(self) -> None:
+        """Swap in a class of this object's own, with exact-signature methods
+        and a `__get__` that makes bound objects of a type generated for it.
+        Same slots as now, so `__class__` can be assigned in place; two threads
+        racing here build equivalent classes, and either one may win."""
+        if self._specialized:
+            return
+        fn = self.__wrapped__
+        module = getattr(fn, "__module__", __name__)
+        name = getattr(fn, "__name__", "function")
+        call, sync, aio = self._generate(bound=True)
+        bound_type = type(
+            name,
+            (DualBound,),
+            {
+                "__slots__": (),
+                "__module__": module,
+                # The property again: type() would otherwise set __doc__ to
+                # None here, hiding it.  pydoc shows an object's __doc__ only
+                # when it differs from its type's, so the type must not carry
+                # the same string either.
+                "__doc__": _DOC,
+                "__call__": call,
+                "sync": sync,
+                "aio": aio,
+                # staticmethod: a DualFunction is itself a descriptor, and read
+                # through a bound object it would bind again.
+                "_dual": staticmethod(self),
+            },
+        )
+        call, sync, aio = self._generate(bound=False)
+        self.__class__ = type(
+            name,
+            (type(self),),
+            {
+                "__slots__": (),
+                "__module__": module,
+                # The property again: type() would otherwise set __doc__ to
+                # None here, hiding it.  pydoc shows an object's __doc__ only
+                # when it differs from its type's, so the type must not carry
+                # the same string either.
+                "__doc__": _DOC,
+                "__call__": call,
+                "sync": sync,
+                "aio": aio,
+                "__get__": self._binder(bound_type, self.__qualname__),
+                "_bound_type": bound_type,
+                "_specialized": True,
+            },
+        )
+
+    def _generate(self, *, bound: bool) -> tuple[Callable[..., Any], ...]:
+        kind = self._kind
+        return _codegen.build(
+            self.__wrapped__,
+            bound=bound,
+            smart=self._smart,
+            fast_path=self._mode in (None, AUTO),
+            context_manager=kind is CONTEXT_MANAGER,
+            follow_wrapped=kind is CONTEXT_MANAGER,
+            dual=self,
+        )
+
+    @staticmethod
+    def _binder(bound_type: type[DualBound], qualname: str) -> Callable[..., Any]:
+        def __get__(self: DualFunction, obj: object, owner: type | None = None) -> Any:
+            if obj is None:
+                return self
+            bound = _new(bound_type)
+            bound.__self__ = obj
+            bound.__qualname__ = qualname
+            return bound
+
+        return __get__
+
+    # -- until specialised ----------------------------------------------------
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        self._specialize()
+        return self.__get__(obj, owner)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._specialize()
+        source = args[0] if self._smart and args else None
+        return dispatch(self, source, sys._getframe(1), self.__wrapped__(*args, **kwargs))
+
+    def sync(self, *args: Any, **kwargs: Any) -> Any:
+        return block(self, self.__wrapped__(*args, **kwargs))
+
+    def aio(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__wrapped__(*args, **kwargs)
+
+
+class DualClassMethod(DualFunction):
+    """A dual `@classmethod`: binds to the class, whether read through the
+    class or an instance; the class's mode applies."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _binder(bound_type: type[DualBound], qualname: str) -> Callable[..., Any]:
+        def __get__(self: DualFunction, obj: object, owner: type | None = None) -> Any:
+            bound = _new(bound_type)
+            bound.__self__ = type(obj) if owner is None else owner
+            bound.__qualname__ = qualname
+            return bound
+
+        return __get__
+
+    def __repr__(self) -> str:
+        return f"<smartasync {self._kind} classmethod {self.__qualname__}>"
+
+
+class DualBound(_Introspection):
+    """A dual method bound to its object (or class).  Each method gets a
+    subclass of its own, generated with the method's exact signature."""
+
+    # __qualname__ is a slot because type.__new__ reserves the name for the
+    # class's own qualname: no class-level property can serve instances.
+    __slots__ = ("__qualname__", "__self__")
+    if TYPE_CHECKING:
+        __self__: Any
+        __qualname__: str
+
+        # A staticmethod-wrapped class attribute at run time (see _specialize).
+        # Typed Any: mypy would apply DualFunction.__get__ to a declared type.
+        _dual: Any
+
+    __doc__ = _DOC
+
+    def _function(self) -> DualFunction:
+        # A method, not a property: mypy applies DualFunction.__get__ to a
+        # property's declared type and would see Any.
+        dual: DualFunction = self._dual
+        return dual
+
+    def _target(self) -> Callable[..., Any]:
+        return self._function().__wrapped__
+
+    @property
+    def __name__(self) -> str:
+        return self._function().__name__
+
+    @property
+    def __func__(self) -> DualFunction:
+        return self._function()
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        return self._function().__wrapped__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        signature = inspect.signature(self._dual.__wrapped__)
+        parameters = list(signature.parameters.values())[1:]
+        return signature.replace(parameters=parameters)
+
+    def __get__(self, obj: object, owner: type | None = None) -> DualBound:
+        return self  # already bound, like a bound method
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DualBound):
+            return NotImplemented
+        return self._dual is other._dual and self.__self__ is other.__self__
+
+    def __hash__(self) -> int:
+        return hash((id(self._dual), id(self.__self__)))
+
+    def __repr__(self) -> str:
+        dual = self._dual
+        return f"<smartasync bound {dual._kind} method {dual.__qualname__} of {self.__self__!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (getattr, (self.__self__, self._dual.__name__))
+
+
+def _find(module: str, qualname: str) -> Any:
+    obj: Any = sys.modules.get(module) or __import__(module, fromlist=["_"])
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,293 @@
+"""The rule: the caller decides.  An `async def` caller gets the awaitable,
+any other caller gets the result, whatever loop is or is not running."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pytest
+import trio
+
+from smartasync import SmartAsync, smartasync
+
+
+class Service(SmartAsync):
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    async def double(self, x: int) -> int:
+        await asyncio.sleep(0)
+        self.calls.append(x)
+        return 2 * x
+
+    async def portable(self, x: int) -> int:
+        # written with anyio, so it runs under asyncio and under trio
+        await anyio.sleep(0)
+        self.calls.append(x)
+        return 2 * x
+
+
+@smartasync
+async def triple(x: int) -> int:
+    await asyncio.sleep(0)
+    return 3 * x
+
+
+def collect(items: Iterable[Any]) -> list[Any]:
+    return list(items)
+
+
+# -- sync callers get the value --------------------------------------------
+
+
+def test_plain_function_gets_the_value() -> None:
+    assert Service().double(2) == 4
+    assert triple(2) == 6
+
+
+def test_lambda_gets_the_value() -> None:
+    svc = Service()
+    assert (lambda: svc.double(3))() == 6
+
+
+def test_comprehensions_in_sync_code_get_values() -> None:
+    svc = Service()
+    assert [svc.double(i) for i in range(3)] == [0, 2, 4]
+    assert {svc.double(i) for i in range(3)} == {0, 2, 4}
+    assert {i: svc.double(i) for i in range(2)} == {0: 0, 1: 2}
+    assert list(svc.double(i) for i in range(3)) == [0, 2, 4]  # noqa: C400
+
+
+def test_class_body_gets_the_value() -> None:
+    svc = Service()
+
+    class Config:
+        value = svc.double(5)
+
+    assert Config.value == 10
+
+
+def test_sync_generator_gets_the_value() -> None:
+    svc = Service()
+
+    def numbers() -> Iterable[int]:
+        yield svc.double(1)
+        yield triple(1)
+
+    assert list(numbers()) == [2, 3]
+
+
+def test_hand_driven_coroutine_gets_the_awaitable_without_any_loop() -> None:
+    async def caller() -> Any:
+        return triple(2)
+
+    coro = caller()
+    with pytest.raises(StopIteration) as stop:
+        coro.send(None)
+    awaitable = stop.value.value
+    assert inspect.iscoroutine(awaitable)
+    awaitable.close()
+
+
+def test_types_coroutine_generator_counts_as_async() -> None:
+    import types
+
+    @types.coroutine
+    def legacy() -> Any:
+        return triple(2)
+        yield  # makes it a generator
+
+    gen = legacy()
+    with pytest.raises(StopIteration) as stop:
+        gen.send(None)
+    assert inspect.iscoroutine(stop.value.value)
+    stop.value.value.close()
+
+
+def test_async_call_then_sync_call_still_returns_a_value() -> None:
+    # The predecessor cached "async" per method after the first async call.
+    svc = Service()
+    assert asyncio.run(svc.double.aio(1)) == 2
+
+    async def main() -> int:
+        return await svc.double(2)
+
+    assert asyncio.run(main()) == 4
+    assert svc.double(3) == 6
+
+
+def test_sync_worker_thread_of_an_async_program_gets_the_value() -> None:
+    svc = Service()
+
+    async def main() -> int:
+        return await asyncio.to_thread(svc.double, 4)
+
+    assert asyncio.run(main()) == 8
+
+
+# -- async callers get the awaitable ---------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_async_def_gets_the_awaitable() -> None:
+    svc = Service()
+    awaitable = svc.double(2)
+    assert inspect.iscoroutine(awaitable)
+    assert await awaitable == 4
+    function_awaitable = triple(2)
+    assert inspect.iscoroutine(function_awaitable)
+    assert await function_awaitable == 6
+
+
+@pytest.mark.asyncio
+async def test_gather_over_a_generator_expression() -> None:
+    svc = Service()
+    assert await asyncio.gather(*(svc.double(i) for i in range(3))) == [0, 2, 4]
+
+
+@pytest.mark.asyncio
+async def test_comprehensions_inside_async_def_get_awaitables() -> None:
+    svc = Service()
+    listed = [svc.double(i) for i in range(3)]
+    assert all(inspect.iscoroutine(c) for c in listed)
+    assert await asyncio.gather(*listed) == [0, 2, 4]
+    mapped = {i: triple(i) for i in range(2)}
+    assert [await c for c in mapped.values()] == [0, 3]
+
+
+@pytest.mark.asyncio
+async def test_generator_expression_consumed_by_a_sync_helper_follows_where_it_is_written() -> None:
+    # The generator expression stands in for this async def, even though a
+    # sync function is the one iterating it (what a type checker sees too).
+    svc = Service()
+    awaitables = collect(svc.double(i) for i in range(3))
+    assert all(inspect.iscoroutine(c) for c in awaitables)
+    assert await asyncio.gather(*awaitables) == [0, 2, 4]
+
+
+@pytest.mark.asyncio
+async def test_async_generator_gets_the_awaitable() -> None:
+    svc = Service()
+
+    async def produce() -> Any:
+        awaitable = svc.double(3)
+        yield inspect.iscoroutine(awaitable)
+        yield await awaitable
+
+    assert [item async for item in produce()] == [True, 6]
+
+
+@pytest.mark.asyncio
+async def test_sync_helper_inside_a_running_loop_gets_the_value() -> None:
+    svc = Service()
+
+    def helper() -> int:
+        return svc.double(4)
+
+    assert helper() == 8
+    assert (lambda: triple(2))() == 6
+
+
+@pytest.mark.asyncio
+async def test_each_call_is_decided_afresh() -> None:
+    svc = Service()
+
+    def sync_side() -> int:
+        return svc.double(1)
+
+    for _ in range(3):
+        assert sync_side() == 2
+        assert await svc.double(1) == 2
+
+
+@pytest.mark.asyncio
+async def test_asyncio_to_thread_returns_the_value() -> None:
+    assert await asyncio.to_thread(Service().double, 3) == 6
+    assert await asyncio.to_thread(triple, 3) == 9
+
+
+@pytest.mark.asyncio
+async def test_anyio_to_thread_returns_the_value() -> None:
+    assert await anyio.to_thread.run_sync(Service().double, 3) == 6
+
+
+@pytest.mark.asyncio
+async def test_anyio_task_group_start_soon_on_asyncio_runs_a_task() -> None:
+    svc = Service()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(svc.portable, 5)
+        tg.start_soon(triple, 1)
+    assert svc.calls == [5]
+
+
+# -- trio and anyio: the framework scheduling exception ---------------------
+
+
+def test_trio_nursery_start_soon_and_trio_run_get_awaitables() -> None:
+    svc = Service()
+
+    async def main() -> int:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(svc.portable, 1)
+            nursery.start_soon(svc.portable, 2)
+        return await svc.portable(3)
+
+    assert trio.run(main) == 6
+    assert sorted(svc.calls) == [1, 2, 3]
+    assert trio.run(svc.portable, 4) == 8
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_anyio_task_groups_on_both_backends(backend: str) -> None:
+    svc = Service()
+
+    async def main() -> int:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(svc.portable, 1)
+        return await svc.portable(2)
+
+    assert anyio.run(main, backend=backend) == 4
+    assert anyio.run(svc.portable, 3, backend=backend) == 6
+    assert sorted(svc.calls) == [1, 2, 3]
+
+
+def test_trio_worker_thread_gets_the_value() -> None:
+    svc = Service()
+
+    async def main() -> int:
+        return await trio.to_thread.run_sync(svc.double, 5)
+
+    assert trio.run(main) == 10
+
+
+def test_anyio_from_thread_run_sync_still_gets_the_value() -> None:
+    # Only the task-spawning functions count as async callers, not all of anyio.
+    svc = Service()
+
+    def in_worker() -> int:
+        return anyio.from_thread.run_sync(svc.double, 6)  # type: ignore[no-any-return]
+
+    async def main() -> int:
+        return await anyio.to_thread.run_sync(in_worker)
+
+    assert anyio.run(main) == 12
+
+
+@pytest.mark.asyncio
+async def test_awaiting_inside_trio_is_plain_awaiting() -> None:
+    # A trio program inside a worker thread of this asyncio test.
+    svc = Service()
+
+    def run_trio() -> int:
+        async def main() -> int:
+            awaitable: Awaitable[int] = svc.portable(7)
+            return await awaitable
+
+        return trio.run(main)
+
+    assert await asyncio.to_thread(run_trio) == 14

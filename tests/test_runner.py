@@ -1,0 +1,349 @@
+"""The sync engine: persistent per-thread loops, contextvars, exceptions,
+threads, and blocking calls made while a loop runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import traceback
+from typing import Any
+
+import pytest
+
+from smartasync import SmartAsync, set_loop_factory, smartasync
+from smartasync._loops import thread_loop
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+class Resource(SmartAsync):
+    """Holds loop-bound objects made in one call and used in the next."""
+
+    async def open(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.lock = asyncio.Lock()
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.future: asyncio.Future[int] = self.loop.create_future()
+
+    async def put_and_get(self, value: int) -> int:
+        async with self.lock:
+            await self.queue.put(value)
+            return await self.queue.get()
+
+    async def resolve(self, value: int) -> None:
+        self.future.set_result(value)
+
+    async def wait(self) -> int:
+        return await self.future
+
+    async def current_loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+
+class Context(SmartAsync):
+    async def read(self) -> str:
+        return request_id.get()
+
+    async def write(self, value: str) -> str:
+        before = request_id.get()
+        request_id.set(value)
+        await asyncio.sleep(0)
+        return before
+
+
+class Boom(Exception):
+    pass
+
+
+class Failing(SmartAsync):
+    async def fail(self, message: str) -> None:
+        await asyncio.sleep(0)
+        raise Boom(message)
+
+    async def fail_with_cause(self) -> None:
+        try:
+            raise KeyError("inner")
+        except KeyError as exc:
+            raise Boom("outer") from exc
+
+
+# -- the persistent loop ------------------------------------------------------
+
+
+def test_loop_bound_objects_survive_between_sync_calls() -> None:
+    res = Resource()
+    res.open()
+    assert res.put_and_get(1) == 1
+    assert res.put_and_get(2) == 2
+    res.resolve(7)
+    assert res.wait() == 7
+    assert res.current_loop() is res.loop
+
+
+def test_each_thread_has_one_persistent_loop() -> None:
+    res = Resource()
+    first = res.current_loop()
+    assert res.current_loop() is first
+    assert first is thread_loop()
+    other: list[asyncio.AbstractEventLoop] = []
+    worker = threading.Thread(target=lambda: other.append(res.current_loop()))
+    worker.start()
+    worker.join()
+    assert other[0] is not first
+
+
+@pytest.mark.asyncio
+async def test_loop_bound_objects_made_by_awaiting_work_when_awaited() -> None:
+    res = Resource()
+    await res.open()
+    assert await res.put_and_get(3) == 3
+    await res.resolve(4)
+    assert await res.wait() == 4
+    assert await res.current_loop() is asyncio.get_running_loop()
+
+
+def test_asyncio_run_works_before_and_after_sync_calls() -> None:
+    res = Resource()
+
+    async def main() -> int:
+        await res.open()
+        return await res.put_and_get(5)
+
+    assert asyncio.run(main()) == 5
+    res.open()
+    assert res.put_and_get(6) == 6
+    assert asyncio.run(main()) == 5
+    assert res.put_and_get(8) == 8  # the asyncio.run above made a new lock, on its own loop
+    res.open()
+    assert res.put_and_get(9) == 9
+
+
+def test_the_coroutine_runs_in_a_task_of_the_thread_loop() -> None:
+    @smartasync
+    async def inspect_task() -> tuple[bool, bool]:
+        task = asyncio.current_task()
+        async with asyncio.timeout(5):
+            await asyncio.sleep(0)
+        return task is not None, asyncio.get_running_loop() is thread_loop()
+
+    assert inspect_task() == (True, True)
+
+
+# -- contextvars ----------------------------------------------------------------
+
+
+def test_contextvars_flow_into_a_sync_call_and_back() -> None:
+    ctx = Context()
+
+    def scenario() -> None:
+        request_id.set("outer")
+        assert ctx.read() == "outer"
+        assert ctx.write("inner") == "outer"
+        assert request_id.get() == "inner"
+
+    contextvars.copy_context().run(scenario)
+    assert request_id.get() == "none"
+
+
+@pytest.mark.asyncio
+async def test_contextvars_flow_into_an_await_and_back() -> None:
+    ctx = Context()
+    request_id.set("outer")
+    assert await ctx.read() == "outer"
+    assert await ctx.write("inner") == "outer"
+    assert request_id.get() == "inner"
+
+
+@pytest.mark.asyncio
+async def test_contextvars_flow_through_a_blocking_call_inside_a_loop() -> None:
+    ctx = Context()
+
+    def helper() -> str:
+        return ctx.write("from-helper")
+
+    request_id.set("outer")
+    assert helper() == "outer"
+    assert request_id.get() == "from-helper"
+
+
+def test_contextvars_written_before_an_exception_still_flow_back() -> None:
+    @smartasync
+    async def set_then_fail() -> None:
+        request_id.set("before-failure")
+        raise Boom("after setting")
+
+    def scenario() -> None:
+        with pytest.raises(Boom):
+            set_then_fail()
+        assert request_id.get() == "before-failure"
+
+    contextvars.copy_context().run(scenario)
+
+
+# -- exceptions -------------------------------------------------------------------
+
+
+def _frames(exc: BaseException) -> list[str]:
+    return [frame.name for frame in traceback.extract_tb(exc.__traceback__)]
+
+
+def test_sync_call_raises_the_same_exception_object_with_user_frames() -> None:
+    failing = Failing()
+    captured: list[BaseException] = []
+
+    @smartasync
+    async def capture() -> None:
+        try:
+            await failing.fail("direct")
+        except Boom as exc:
+            captured.append(exc)
+            raise
+
+    with pytest.raises(Boom) as info:
+        capture()
+    assert info.value is captured[0]
+    assert str(info.value) == "direct"
+    assert "fail" in _frames(info.value)
+    assert "test_sync_call_raises_the_same_exception_object_with_user_frames" in _frames(info.value)
+
+
+@pytest.mark.asyncio
+async def test_async_call_raises_the_same_exception_with_user_frames() -> None:
+    with pytest.raises(Boom) as info:
+        await Failing().fail("awaited")
+    assert "fail" in _frames(info.value)
+
+
+@pytest.mark.parametrize("via", ["sync", "blocking-in-loop"])
+def test_exception_cause_is_kept(via: str) -> None:
+    failing = Failing()
+    if via == "sync":
+        with pytest.raises(Boom) as info:
+            failing.fail_with_cause()
+    else:
+
+        async def main() -> None:
+            def helper() -> None:
+                failing.fail_with_cause()
+
+            helper()
+
+        with pytest.raises(Boom) as info:
+            asyncio.run(main())
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+# -- threads ----------------------------------------------------------------------
+
+
+def test_eight_threads_make_sync_calls_and_run_their_own_asyncio_run() -> None:
+    res = Resource()
+    results: dict[int, list[Any]] = {}
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            mine = Resource()
+            mine.open()
+            values = [mine.put_and_get(index * 10 + i) for i in range(20)]
+
+            async def main() -> int:
+                await res.current_loop()
+                return await Context().write(f"thread-{index}") == "none"
+
+            values.append(asyncio.run(main()))
+            values.append(mine.current_loop() is mine.loop)
+            results[index] = values
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    for index in range(8):
+        assert results[index] == [index * 10 + i for i in range(20)] + [True, True]
+
+
+# -- blocking while a loop runs -------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_blocking_call_inside_a_loop_runs_elsewhere_and_returns() -> None:
+    res = Resource()
+
+    def helper() -> asyncio.AbstractEventLoop:
+        return res.current_loop()
+
+    other = helper()
+    assert other is not asyncio.get_running_loop()
+    assert res.current_loop.sync() is other
+
+
+@pytest.mark.asyncio
+async def test_an_object_bound_to_the_blocked_loop_fails_clearly() -> None:
+    res = Resource()
+    await res.open()  # lock, queue and future belong to this test's loop
+    await res.put_and_get(1)
+
+    def helper() -> int:
+        return res.wait()
+
+    with pytest.raises(RuntimeError, match=r"different (event )?loop"):
+        helper()
+
+
+@pytest.mark.asyncio
+async def test_a_blocking_call_from_the_background_loop_raises_instead_of_hanging() -> None:
+    class Tool(SmartAsync, mode="sync"):
+        async def inner(self) -> int:
+            return 1
+
+        async def outer(self) -> int:
+            return await self.inner()  # forced sync: would block the loop it runs on
+
+    with pytest.raises(RuntimeError, match="background loop"):
+        Tool().outer()
+
+
+def test_forced_sync_inside_a_sync_call_still_works() -> None:
+    class Tool(SmartAsync, mode="sync"):
+        async def inner(self) -> int:
+            return 2
+
+        async def outer(self) -> int:
+            value = self.inner()  # forced sync from inside this thread's loop
+            return value + 1
+
+    assert Tool().outer() == 3
+
+
+# -- the loop factory ----------------------------------------------------------------
+
+
+def test_loop_factory_is_used_for_new_loops() -> None:
+    made: list[asyncio.AbstractEventLoop] = []
+
+    def factory() -> asyncio.AbstractEventLoop:
+        loop = asyncio.new_event_loop()
+        made.append(loop)
+        return loop
+
+    set_loop_factory(factory)
+    try:
+        seen: list[asyncio.AbstractEventLoop] = []
+        worker = threading.Thread(target=lambda: seen.append(Resource().current_loop()))
+        worker.start()
+        worker.join()
+        assert seen == made
+        assert made[0].is_closed()  # closed when its thread ended
+    finally:
+        set_loop_factory(None)
+
+
+def test_loop_factory_rejects_a_non_callable() -> None:
+    with pytest.raises(TypeError, match="callable"):
+        set_loop_factory("uvloop")  # type: ignore[arg-type]
