@@ -16,12 +16,9 @@ import contextvars
 import os
 import threading
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import _loops
-
-if TYPE_CHECKING:
-    from ._runner import _SigintState
 
 _R = TypeVar("_R")
 
@@ -119,13 +116,7 @@ def running_thread_ident() -> int | None:
     return bg.ident if bg is not None and bg.thread.is_alive() else None
 
 
-def run(
-    coro: Coroutine[Any, Any, _R],
-    name: str,
-    sigint: _SigintState,
-    flow_back: _FlowBack,
-    main_ident: int | None,
-) -> _R:
+def run(coro: Coroutine[Any, Any, _R], name: str, flow_back: _FlowBack) -> _R:
     """Run `coro` on the background loop while this thread waits."""
     bg = _bg
     if bg is None:
@@ -147,15 +138,9 @@ def run(
             f"{name}() cannot run: smartasync's background loop has been shut down "
             f"(the interpreter is exiting)"
         ) from None
-    in_main = _get_ident() == main_ident
-    if in_main:
-        # A Ctrl-C now must interrupt the wait below at once (see _on_sigint).
-        saved, sigint.task = sigint.task, None
     try:
         _wait(job, bg)
     finally:
-        if in_main:
-            sigint.task = saved
         flow_back(job.ctx)
     error = job.error
     if error is not None:

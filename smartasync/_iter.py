@@ -39,6 +39,7 @@ async def _aclose(agen: AsyncGenerator[Any, Any]) -> None:
 
 class SyncIterator(Generic[_Y]):
     """A plain iterator over an async generator; each `next()` runs one step.
+    (`async for` works on it too, stepping the generator directly.)
 
     Exhausting it, `close()`, leaving a `with` block, or dropping it (`break`
     out of a `for`, garbage collection) closes the async generator, so its
@@ -70,6 +71,24 @@ class SyncIterator(Generic[_Y]):
                 self._state = _DONE
             raise
 
+    # Also an async iterator, as DualContextManager is also an async context
+    # manager: `def __aiter__(self): return self._walk()` calls an async
+    # generator method from sync code, and `async for` must still work on it.
+    def __aiter__(self) -> SyncIterator[_Y]:
+        return self
+
+    async def __anext__(self) -> _Y:
+        self._state = _STARTED
+        try:
+            return await self._agen.__anext__()
+        except StopAsyncIteration:
+            self._state = _DONE
+            raise
+
+    def aclose(self) -> Any:
+        self._state = _DONE
+        return self._agen.aclose()
+
     def close(self) -> None:
         """Close the async generator now, running its cleanup."""
         if self._state == _STARTED:
@@ -85,6 +104,8 @@ class SyncIterator(Generic[_Y]):
 
     def __del__(self) -> None:
         if self._state != _STARTED or sys.is_finalizing():
+            return
+        if getattr(self._agen, "ag_frame", None) is None:  # finished already
             return
         # Close right here only where it is safe to run a loop: in the thread
         # that iterated, outside any running loop.  Elsewhere the generator is

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import importlib
 import os
 import signal
@@ -72,7 +73,9 @@ def run_blocking(
         except BaseException:  # the warning raised (-W error): nothing will run it
             coro.close()
             raise
-    return _background.run(coro, name, _sigint, flow_back, _main_ident)
+    if _get_ident() == _main_ident:
+        return _background_in_main_thread(coro, name)
+    return _background.run(coro, name, flow_back)
 
 
 async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) -> _R:
@@ -167,6 +170,41 @@ def _run_in_main_thread(loop: asyncio.AbstractEventLoop, task: asyncio.Task[_R])
     if interrupted and task.cancelled():
         raise KeyboardInterrupt
     return task.result()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _is_asyncio_runner_handler(handler: object) -> bool:
+    runner_method = getattr(asyncio.Runner, "_on_sigint", None)
+    return (
+        isinstance(handler, functools.partial)
+        and getattr(handler.func, "__func__", None) is runner_method is not None
+    )
+
+
+def _background_in_main_thread(coro: Coroutine[Any, Any, _R], name: str) -> _R:
+    # The main thread is about to block on the background loop, so Ctrl-C
+    # must interrupt that wait (the background job is then cancelled and its
+    # cleanup awaited; see _background._wait).  Our own handler, installed by
+    # an outer call, raises at once while no task is set.  asyncio.Runner's
+    # handler (the call is inside asyncio.run) only cancels its main task,
+    # which cannot run while we block: it is swapped for one that raises, for
+    # the length of the wait.  Any other handler of the user's is kept.
+    state = _sigint
+    saved = state.task
+    state.task = None
+    handler = _getsignal(_SIGINT)
+    swap = _is_asyncio_runner_handler(handler)
+    if swap:
+        _setsignal(_SIGINT, _interrupt)
+    try:
+        return _background.run(coro, name, flow_back)
+    finally:
+        state.task = saved
+        if swap and _getsignal(_SIGINT) is _interrupt:
+            _setsignal(_SIGINT, handler)
 
 
 def _abort(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
