@@ -94,15 +94,24 @@ def _render(params: Parameters) -> tuple[str, str, list[Any]] | None:
 
 _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 
+# The try/except blocks cost nothing until something is raised (3.11+); then
+# they drop smartasync's own frames from the front of the traceback, so that
+# it reads caller -> this wrapper -> the user's coroutine.
 _CALL_TEMPLATE = """\
     def __call__({self}{params}):
 {head}        if {fast}:
             return {P}fn({first}{args})
-        return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+        try:
+            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+        except BaseException as {P}e:
+            raise {P}prune({P}e)
 """
 _CALL_NO_FAST_PATH = """\
     def __call__({self}{params}):
-{head}        return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+{head}        try:
+            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+        except BaseException as {P}e:
+            raise {P}prune({P}e)
 """
 _CALL_CONTEXT_MANAGER = """\
     def __call__({self}{params}):
@@ -110,7 +119,10 @@ _CALL_CONTEXT_MANAGER = """\
 """
 _EXPLICIT = """\
     def sync({self}{params}):
-{head}        return {P}block({P}dual, {P}fn({first}{args}))
+{head}        try:
+            return {P}block({P}dual, {P}fn({first}{args}))
+        except BaseException as {P}e:
+            raise {P}prune({P}e)
     def aio({self}{params}):
 {head}        return {P}fn({first}{args})
 """

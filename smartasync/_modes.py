@@ -88,6 +88,11 @@ class ModeSlot:
         self._member.__delete__(obj)  # type: ignore[attr-defined]
 
 
+def canonical_mode(mode: object) -> Mode:
+    """`mode` as one of the three canonical objects; anything else is "auto"."""
+    return _CANONICAL.get(mode, AUTO) if isinstance(mode, str) else AUTO
+
+
 def class_mode(cls: type) -> Mode:
     """The mode a smart class was given (or inherited); "auto" for any other class."""
     mode = getattr(cls, CLASS_KEY, AUTO)

@@ -64,6 +64,15 @@ def run_blocking(
     bare call that the rule decided to run (auto mode, sync caller); then, in
     asyncio debug mode, blocking a running loop earns a warning at `frame`.
     """
+    try:
+        return _run_blocking(coro, name, frame, implicit)
+    except BaseException as exc:
+        raise prune_traceback(exc)  # noqa: B904  (the same exception, re-raised)
+
+
+def _run_blocking(
+    coro: Coroutine[Any, Any, _R], name: str, frame: FrameType | None, implicit: bool
+) -> _R:
     running = _get_running_loop()
     if running is None:
         return run_on_thread_loop(coro)
@@ -217,6 +226,25 @@ def _abort(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
             loop.run_forever()
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" later
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _is_ours(filename: str) -> bool:
+    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<smartasync generated")
+
+
+def prune_traceback(exc: BaseException) -> BaseException:
+    """Drop smartasync's frames from the front of `exc`'s traceback, up to the
+    first frame of the user's code, and return `exc` itself.  An exception
+    raised by smartasync (no user frame in its traceback) keeps them all."""
+    first = tb = exc.__traceback__
+    while first is not None and _is_ours(first.tb_frame.f_code.co_filename):
+        first = first.tb_next
+    if first is not None and first is not tb:
+        exc.__traceback__ = first
+    return exc
 
 
 def flow_back(ctx: contextvars.Context) -> None:

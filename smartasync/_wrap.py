@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _codegen
 from ._detect import caller_is_async
 from ._iter import DualContextManager, SyncIterator
-from ._modes import ASYNC, AUTO, Mode, class_mode, own_mode
-from ._runner import run_blocking
+from ._modes import ASYNC, AUTO, INSTANCE_KEY, Mode, canonical_mode, class_mode, own_mode
+from ._runner import prune_traceback, run_blocking
 
 COROUTINE: Final = "coroutine"
 ASYNCGEN: Final = "async generator"
@@ -51,6 +51,10 @@ def resolve_mode(dual: DualFunction, source: object) -> Mode:
     """First match wins: the instance's mode, the method's own mode (given to
     `@smartasync(mode=...)` on the method), the class's mode, auto."""
     method_mode = dual._mode
+    if method_mode is None and dual._smart and source is not None:
+        # No mode of the method's own: one attribute read gives the instance's
+        # mode if it has one, else its class's (see _modes.INSTANCE_KEY).
+        return canonical_mode(getattr(source, INSTANCE_KEY, AUTO))
     if dual._smart and source is not None:
         if isinstance(source, type):
             return method_mode or class_mode(source)
@@ -79,6 +83,7 @@ _codegen.namespace.update(
         f"{_codegen._P}dispatch": dispatch,
         f"{_codegen._P}block": block,
         f"{_codegen._P}dualcm": lambda acm: DualContextManager(acm, None),
+        f"{_codegen._P}prune": prune_traceback,
     }
 )
 
