@@ -33,7 +33,7 @@ async def _anext(iterator: AsyncIterator[_Y]) -> _Y:
     return await iterator.__anext__()
 
 
-async def _aclose(agen: AsyncGenerator[Any, Any]) -> None:
+async def _aclose(agen: Any) -> None:
     await agen.aclose()
 
 
@@ -48,7 +48,7 @@ class SyncIterator(Generic[_Y]):
 
     __slots__ = ("__weakref__", "_agen", "_name", "_state", "_thread")
 
-    def __init__(self, agen: AsyncGenerator[_Y, Any], name: str | None = None) -> None:
+    def __init__(self, agen: AsyncIterator[_Y], name: str | None = None) -> None:
         self._agen = agen
         self._name: str = name or getattr(agen, "__qualname__", None) or "async generator"
         self._state = _NEW
@@ -67,7 +67,10 @@ class SyncIterator(Generic[_Y]):
             self._state = _DONE
             raise StopIteration from None
         except BaseException:
-            if getattr(self._agen, "ag_frame", None) is None:  # it ended with the exception
+            # An async generator that raised has ended; another async iterator
+            # may go on after an exception, as its own __anext__ decides.
+            agen: Any = self._agen
+            if isinstance(agen, AsyncGenerator) and agen.ag_frame is None:
                 self._state = _DONE
             raise
 
@@ -87,14 +90,14 @@ class SyncIterator(Generic[_Y]):
 
     def aclose(self) -> Any:
         self._state = _DONE
-        return self._agen.aclose()
+        return _aclose(self._agen)
 
     def close(self) -> None:
         """Close the async generator now, running its cleanup."""
-        if self._state == _STARTED:
-            self._state = _DONE
-            run_blocking(_aclose(self._agen), self._name)
+        started = self._state == _STARTED
         self._state = _DONE
+        if started and hasattr(self._agen, "aclose"):
+            run_blocking(_aclose(self._agen), self._name)
 
     def __enter__(self) -> SyncIterator[_Y]:
         return self
@@ -178,7 +181,7 @@ def twin_exit(
 
 def twin_iter(self: Any) -> SyncIterator[Any]:
     """Sync twin of `__aiter__`, added by smartasync."""
-    return _ProtocolIterator(self.__aiter__(), _owner_name(self, "__aiter__"))
+    return SyncIterator(self.__aiter__(), _owner_name(self, "__aiter__"))
 
 
 def twin_next(self: Any) -> Any:
@@ -187,26 +190,3 @@ def twin_next(self: Any) -> Any:
         return run_blocking(_anext(self), _owner_name(self, "__anext__"))
     except StopAsyncIteration:
         raise StopIteration from None
-
-
-class _ProtocolIterator(SyncIterator[_Y]):
-    """SyncIterator over any async iterator (not only async generators)."""
-
-    __slots__ = ()
-
-    def __next__(self) -> _Y:
-        if self._state == _DONE:
-            raise StopIteration
-        self._state = _STARTED
-        try:
-            return run_blocking(_anext(self._agen), self._name)
-        except StopAsyncIteration:
-            self._state = _DONE
-            raise StopIteration from None
-
-    def close(self) -> None:
-        aclose = getattr(self._agen, "aclose", None)
-        if self._state == _STARTED and aclose is not None:
-            self._state = _DONE
-            run_blocking(_aclose(self._agen), self._name)
-        self._state = _DONE

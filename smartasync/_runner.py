@@ -105,18 +105,22 @@ def run_on_thread_loop(coro: Coroutine[Any, Any, _R]) -> _R:
     try:
         if _get_ident() == _main_ident:
             return _run_in_main_thread(loop, task)
-        try:
-            # `while`, not one run_forever(): a stop() consumed elsewhere (a
-            # nested run from a finaliser, or user code calling loop.stop())
-            # must neither end the call early nor leave it waiting.
-            while not task.done():
-                loop.run_forever()
-        except BaseException:
-            _abort(loop, task)
-            raise
+        _drive(loop, task)
         return task.result()
     finally:
         flow_back(ctx)
+
+
+def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    try:
+        # `while`, not one run_forever(): a stop() consumed elsewhere (a nested
+        # run from a finaliser, or user code calling loop.stop()) must neither
+        # end the call early nor leave it waiting.
+        while not task.done():
+            loop.run_forever()
+    except BaseException:
+        _abort(loop, task)
+        raise
 
 
 class _SigintState:
@@ -166,11 +170,7 @@ def _run_in_main_thread(loop: asyncio.AbstractEventLoop, task: asyncio.Task[_R])
         _setsignal(_SIGINT, _on_sigint)
     state.task, state.loop, state.hits = task, loop, 0
     try:
-        while not task.done():
-            loop.run_forever()
-    except BaseException:
-        _abort(loop, task)
-        raise
+        _drive(loop, task)
     finally:
         interrupted = state.hits
         state.task, state.loop, state.hits = saved

@@ -108,6 +108,25 @@ def _doc(self: Any) -> str | None:
 _DOC: Final = property(_doc)
 
 
+def _generated_type(
+    name: str, base: type, module: str, *methods: Callable[..., Any], **extra: Any
+) -> Any:
+    call, sync, aio = methods
+    namespace = {
+        "__slots__": (),
+        "__module__": module,
+        # The property again: type() would otherwise set __doc__ to None here,
+        # hiding it.  pydoc shows an object's __doc__ only when it differs from
+        # its type's, so the type must not carry the same string either.
+        "__doc__": _DOC,
+        "__call__": call,
+        "sync": sync,
+        "aio": aio,
+        **extra,
+    }
+    return type(name, (base,), namespace)
+
+
 class _Introspection:
     """What makes a dual callable look like the function it wraps to `inspect`,
     `help()` and frameworks: `inspect.iscoroutinefunction()` and
@@ -230,44 +249,22 @@ class DualFunction(_Introspection):
         module = getattr(fn, "__module__", __name__)
         name = getattr(fn, "__name__", "function")
         call, sync, aio = self._generate(bound=True)
-        bound_type = type(
-            name,
-            (DualBound,),
-            {
-                "__slots__": (),
-                "__module__": module,
-                # The property again: type() would otherwise set __doc__ to
-                # None here, hiding it.  pydoc shows an object's __doc__ only
-                # when it differs from its type's, so the type must not carry
-                # the same string either.
-                "__doc__": _DOC,
-                "__call__": call,
-                "sync": sync,
-                "aio": aio,
-                # staticmethod: a DualFunction is itself a descriptor, and read
-                # through a bound object it would bind again.
-                "_dual": staticmethod(self),
-            },
+        # staticmethod: a DualFunction is itself a descriptor, and read through
+        # a bound object it would bind again.
+        bound_type = _generated_type(
+            name, DualBound, module, call, sync, aio, _dual=staticmethod(self)
         )
         call, sync, aio = self._generate(bound=False)
-        self.__class__ = type(
+        self.__class__ = _generated_type(
             name,
-            (type(self),),
-            {
-                "__slots__": (),
-                "__module__": module,
-                # The property again: type() would otherwise set __doc__ to
-                # None here, hiding it.  pydoc shows an object's __doc__ only
-                # when it differs from its type's, so the type must not carry
-                # the same string either.
-                "__doc__": _DOC,
-                "__call__": call,
-                "sync": sync,
-                "aio": aio,
-                "__get__": self._binder(bound_type, self.__qualname__),
-                "_bound_type": bound_type,
-                "_specialized": True,
-            },
+            type(self),
+            module,
+            call,
+            sync,
+            aio,
+            __get__=self._binder(bound_type, self.__qualname__),
+            _bound_type=bound_type,
+            _specialized=True,
         )
 
     def _generate(self, *, bound: bool) -> tuple[Callable[..., Any], ...]:
