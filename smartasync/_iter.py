@@ -37,6 +37,10 @@ async def _aclose(agen: Any) -> None:
     await agen.aclose()
 
 
+def _finished(agen: Any) -> bool:
+    return agen.ag_frame is None
+
+
 class SyncIterator(Generic[_Y]):
     """A plain iterator over an async generator; each `next()` runs one step.
     (`async for` works on it too, stepping the generator directly.)
@@ -69,8 +73,7 @@ class SyncIterator(Generic[_Y]):
         except BaseException:
             # An async generator that raised has ended; another async iterator
             # may go on after an exception, as its own __anext__ decides.
-            agen: Any = self._agen
-            if isinstance(agen, AsyncGenerator) and agen.ag_frame is None:
+            if isinstance(self._agen, AsyncGenerator) and _finished(self._agen):
                 self._state = _DONE
             raise
 
