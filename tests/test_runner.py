@@ -297,6 +297,43 @@ async def test_an_object_bound_to_the_blocked_loop_fails_clearly() -> None:
 
 
 @pytest.mark.asyncio
+async def test_queues_events_and_streams_of_the_blocked_loop_fail_clearly(
+    http_server: Any,
+) -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    event = asyncio.Event()
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_server.port)
+
+    @smartasync
+    async def use_queue() -> int:
+        return await queue.get()
+
+    @smartasync
+    async def use_event() -> bool:
+        return await event.wait()
+
+    @smartasync
+    async def use_stream() -> bytes:
+        return await reader.read(10)
+
+    # Bind the queue and the event to this test's loop: asyncio binds them on
+    # the first wait that has to suspend.
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait(1)
+    assert await getter == 1
+    waiter = asyncio.ensure_future(event.wait())
+    await asyncio.sleep(0)
+    for blocking_call in (use_queue.sync, use_event.sync, use_stream.sync):
+        with pytest.raises(RuntimeError, match=r"different (event )?loop"):
+            blocking_call()
+    event.set()
+    assert await waiter is True
+    writer.close()
+    await writer.wait_closed()
+
+
+@pytest.mark.asyncio
 async def test_a_blocking_call_from_the_background_loop_raises_instead_of_hanging() -> None:
     class Tool(SmartAsync, mode="sync"):
         async def inner(self) -> int:
