@@ -41,10 +41,10 @@ def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: An
     if mode is AUTO:
         if caller_is_async(frame):
             return awaitable
-        return block(dual, awaitable, frame, True)
+        return block(dual, awaitable, frame, True, source)
     if mode is ASYNC:
         return awaitable
-    return block(dual, awaitable, frame, False)
+    return block(dual, awaitable, frame, False, source)
 
 
 def resolve_mode(dual: DualFunction, source: object) -> Mode:
@@ -66,16 +66,31 @@ def resolve_mode(dual: DualFunction, source: object) -> Mode:
 
 
 def block(
-    dual: DualFunction, awaitable: Any, frame: FrameType | None = None, implicit: bool = False
+    dual: DualFunction,
+    awaitable: Any,
+    frame: FrameType | None = None,
+    implicit: bool = False,
+    source: object = None,
 ) -> Any:
     """The blocking form of a call's result: the value of a coroutine, a plain
     iterator over an async generator, a `with`-able context manager."""
     kind = dual._kind
+    name = call_name(dual, source)
     if kind is COROUTINE:
-        return run_blocking(awaitable, dual.__qualname__, frame, implicit)
+        return run_blocking(awaitable, name, frame, implicit)
     if kind is ASYNCGEN:
-        return SyncIterator(awaitable, dual.__qualname__)
-    return DualContextManager(awaitable, dual.__qualname__)
+        return SyncIterator(awaitable, name)
+    return DualContextManager(awaitable, name)
+
+
+def call_name(dual: DualFunction, source: object) -> str:
+    """How errors and warnings name the call: by the receiver's class, so that
+    a method inherited from a library class reads `Client.get`, not
+    `AsyncClient.get`."""
+    if source is None:
+        return dual.__qualname__
+    owner = source if isinstance(source, type) else type(source)
+    return f"{owner.__qualname__}.{dual.__name__}"
 
 
 _codegen.namespace.update(
