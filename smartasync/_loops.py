@@ -86,11 +86,11 @@ class LoopOwner:
     hook; thread-local destruction is the one that runs in the right thread.)
     """
 
-    __slots__ = ("__weakref__", "abandoned", "ident", "loop")
+    __slots__ = ("__weakref__", "abandoned", "loop", "thread")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.ident = threading.get_ident()
+        self.thread = threading.current_thread()
         self.abandoned = False
 
     def close(self) -> None:
@@ -132,12 +132,16 @@ def open_loops() -> int:
 
 
 def close_all_thread_loops() -> None:
-    """At interpreter exit: close every thread loop that is not running.  A loop
-    that a daemon thread is running right now is left alone."""
+    """At interpreter exit: close the main thread's loop and those of threads
+    that have ended.  A daemon thread still alive keeps its loop: it may make
+    another call while the interpreter winds down, and closing the loop under
+    it would turn that call into an "Event loop is closed" error."""
+    current = threading.current_thread()
     with _owners_lock:
         owners = list(_owners)
     for owner in owners:
-        owner.close()
+        if owner.thread is current or not owner.thread.is_alive():
+            owner.close()
 
 
 def _after_fork_in_child() -> None:

@@ -223,6 +223,33 @@ print("background", asyncio.run(amain()))
     assert result.stderr == ""
 
 
+def test_a_daemon_thread_still_calling_at_exit_is_left_to_run() -> None:
+    result = run_python(
+        """
+import asyncio, threading, time
+from smartasync import smartasync
+
+@smartasync
+async def tick():
+    await asyncio.sleep(0.001)
+    return 1
+
+def forever():
+    while True:
+        tick()
+
+threading.Thread(target=forever, daemon=True).start()
+time.sleep(0.2)
+print("main exits")
+""",
+        flags=CLEAN_FLAGS,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "main exits" in result.stdout
+    assert_clean(result.stderr)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_gives_the_child_a_fresh_loop_and_leaves_the_parent_alone() -> None:
     result = run_python(
