@@ -35,11 +35,19 @@ def is_dunder(name: str) -> bool:
 
 
 def is_async_only(fn: object) -> bool:
-    return bool(getattr(fn, ASYNC_ONLY_MARK, False))
+    # A dict lookup, not getattr(fn, mark, False): a missing attribute raises
+    # and catches AttributeError inside getattr, 0.3 us per method walked.
+    namespace = getattr(fn, "__dict__", None)
+    return bool(namespace and namespace.get(ASYNC_ONLY_MARK, False))
 
 
 def convert(attr: object, static_mode: Mode | None) -> object | None:
     """The dual replacement for a class attribute, or None to leave it as is."""
+    if type(attr) is FunctionType:  # most attributes: checked first
+        kind = kind_of(attr)
+        if kind is None or is_async_only(attr):
+            return None
+        return DualFunction(attr, kind, None, True)
     if isinstance(attr, DualFunction):
         return None if attr._smart else attr.with_options(smart=True)
     if isinstance(attr, staticmethod):
@@ -93,7 +101,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
 
     static_mode = None if own_class_mode is AUTO else own_class_mode
     for name, attr in list(own.items()):
-        if is_dunder(name):
+        if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
             continue
         new = convert(attr, static_mode)
         if new is not None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from types import FrameType
+from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
+from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen
@@ -107,6 +108,17 @@ _ACM_HELPER_CODE: Final = __import__("contextlib").asynccontextmanager(lambda: N
 
 def kind_of(fn: object) -> str | None:
     """Which dual shape `fn` has, or None if it is not something we make dual."""
+    if type(fn) is FunctionType:  # the common case, read straight from the flags
+        code = fn.__code__
+        if code is _ACM_HELPER_CODE:
+            return CONTEXT_MANAGER
+        flags = code.co_flags
+        if flags & CO_ASYNC_GENERATOR:
+            return ASYNCGEN
+        if flags & CO_COROUTINE:
+            return COROUTINE
+        if not hasattr(fn, "_is_coroutine_marker"):  # inspect.markcoroutinefunction
+            return None
     if getattr(fn, "__code__", None) is _ACM_HELPER_CODE:
         return CONTEXT_MANAGER  # a @contextlib.asynccontextmanager function
     if inspect.isasyncgenfunction(fn):
@@ -208,11 +220,15 @@ class DualFunction(_Introspection):
         smart: bool = False,
     ) -> None:
         self.__wrapped__ = fn
-        self.__qualname__ = getattr(fn, "__qualname__", None) or repr(fn)
         self._kind = kind
         self._mode = mode
         self._smart = smart
-        fn_dict = getattr(fn, "__dict__", None)
+        if type(fn) is FunctionType:  # the common case, without getattr defaults
+            self.__qualname__ = fn.__qualname__
+            fn_dict = fn.__dict__
+        else:
+            self.__qualname__ = getattr(fn, "__qualname__", None) or repr(fn)
+            fn_dict = getattr(fn, "__dict__", None)
         if fn_dict:  # function attributes, as functools.update_wrapper copies them
             self.__dict__.update(fn_dict)
 
