@@ -223,6 +223,7 @@ class DualFunction(_Introspection):
         self._kind = kind
         self._mode = mode
         self._smart = smart
+        fn_dict: dict[str, Any] | None
         if type(fn) is FunctionType:  # the common case, without getattr defaults
             self.__qualname__ = fn.__qualname__
             fn_dict = fn.__dict__
