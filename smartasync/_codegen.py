@@ -137,6 +137,7 @@ def build(
     context_manager: bool,
     follow_wrapped: bool,
     dual: object,
+    params: Parameters | None = None,
 ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """Generate (`__call__`, `sync`, `aio`) for `fn`.
 
@@ -148,7 +149,8 @@ def build(
     fast_path: the mode can only be "auto" here, so an async caller may be
         answered inline.
     """
-    params = signature_parameters(fn, follow_wrapped)
+    if params is None:  # not given by the caller (or fn has no signature)
+        params = signature_parameters(fn, follow_wrapped)
     rendered = None
     if params is not None:
         if bound:
@@ -199,7 +201,9 @@ def build(
     if context_manager:
         call_template = _CALL_CONTEXT_MANAGER
         fast = ""
-    elif fast_path:
+    elif fast_path and not (smart and not bound):
+        # (Called through the class, `Cls.m(obj, x)`, the receiver is only an
+        # argument and its mode must be read: no fast path there.)
         call_template = _CALL_TEMPLATE
         frame_test = f"{_P}getframe(1).f_code.co_flags & {ASYNC_CODE_FLAGS}"
         if smart and bound:

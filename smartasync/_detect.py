@@ -80,7 +80,12 @@ def _lexical_parent(frame: FrameType, code: CodeType) -> FrameType | None:
     return back
 
 
+_SCHEDULER_QUALNAMES: Final = frozenset(qualname for _, qualname in _SCHEDULERS)
+
+
 def _is_async_scheduler(frame: FrameType, code: CodeType) -> bool:
+    if code.co_qualname not in _SCHEDULER_QUALNAMES:  # the usual answer, without the globals dict
+        return False
     key = (frame.f_globals.get("__name__"), code.co_qualname)
     if key not in _SCHEDULERS:
         return False

@@ -280,13 +280,15 @@ class DualFunction(_Introspection):
         fn = self.__wrapped__
         module = getattr(fn, "__module__", __name__)
         name = getattr(fn, "__name__", "function")
-        call, sync, aio = self._generate(bound=True)
+        # inspect.signature() is half the cost of specialising: once, not per variant.
+        params = _codegen.signature_parameters(fn, self._kind is CONTEXT_MANAGER)
+        call, sync, aio = self._generate(bound=True, params=params)
         # staticmethod: a DualFunction is itself a descriptor, and read through
         # a bound object it would bind again.
         bound_type = _generated_type(
             name, DualBound, module, call, sync, aio, _dual=staticmethod(self)
         )
-        call, sync, aio = self._generate(bound=False)
+        call, sync, aio = self._generate(bound=False, params=params)
         self.__class__ = _generated_type(
             name,
             type(self),
@@ -299,7 +301,9 @@ class DualFunction(_Introspection):
             _specialized=True,
         )
 
-    def _generate(self, *, bound: bool) -> tuple[Callable[..., Any], ...]:
+    def _generate(
+        self, *, bound: bool, params: list[inspect.Parameter] | None = None
+    ) -> tuple[Callable[..., Any], ...]:
         kind = self._kind
         return _codegen.build(
             self.__wrapped__,
@@ -309,6 +313,7 @@ class DualFunction(_Introspection):
             context_manager=kind is CONTEXT_MANAGER,
             follow_wrapped=kind is CONTEXT_MANAGER,
             dual=self,
+            params=params,
         )
 
     @staticmethod

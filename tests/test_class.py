@@ -264,6 +264,18 @@ def test_class_mode_and_method_mode() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_call_through_the_class_reads_the_receivers_mode() -> None:
+    class Tool(SmartAsync, mode="sync"):
+        async def run(self, x: int) -> int:
+            return x + 1
+
+    tool = Tool()
+    assert Tool.run(tool, 1) == 2  # sync mode, even from async code
+    set_mode(tool, "auto")
+    assert await Tool.run(tool, 2) == 3
+
+
+@pytest.mark.asyncio
 async def test_method_mode_sync_blocks_even_from_async_code() -> None:
     class Tool(SmartAsync):
         @smartasync(mode="sync")
