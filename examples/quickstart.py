@@ -6,6 +6,7 @@ Run it:  python examples/quickstart.py
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from smartasync import SmartAsync, set_mode, smartasync
 
@@ -25,7 +26,7 @@ class Counter(SmartAsync):
             self.total += amount
             return self.total
 
-    async def countdown(self, start: int):  # an async generator method
+    async def countdown(self, start: int) -> AsyncIterator[int]:  # an async generator method
         for value in range(start, 0, -1):
             await asyncio.sleep(0)
             yield value

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from ._class import (
     ASYNC_ONLY_MARK,
@@ -15,7 +16,14 @@ from ._class import (
 from ._modes import AUTO, INSTANCE_KEY, Mode, check_mode, class_mode, is_smart_class, own_mode
 from ._wrap import DualBound, DualClassMethod, DualFunction, kind_of, resolve_mode
 
+if TYPE_CHECKING:
+    from ._typing import DualContextManager, DualGenFunction, ModeDecorator
+    from ._typing import DualFunction as _DualFunction
+
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+_C = TypeVar("_C", bound=type)
+
 
 _ACCEPTED = (
     "an `async def` function or method (a coroutine function, an async generator "
@@ -40,6 +48,18 @@ def describe(obj: object) -> str:
     return f"an instance of {type(obj).__qualname__} ({obj!r:.60})"
 
 
+@overload
+def smartasync(target: _C, /) -> _C: ...
+@overload
+def smartasync(target: Callable[_P, Coroutine[Any, Any, _T]], /) -> _DualFunction[_P, _T]: ...
+@overload
+def smartasync(target: Callable[_P, AsyncIterator[_T]], /) -> DualGenFunction[_P, _T]: ...
+@overload
+def smartasync(
+    target: Callable[_P, AbstractAsyncContextManager[_T]], /
+) -> Callable[_P, DualContextManager[_T]]: ...
+@overload
+def smartasync(target: None = None, /, *, mode: Mode) -> ModeDecorator: ...
 def smartasync(target: Any = None, /, *, mode: str | None = None) -> Any:
     """Make an `async def` callable from sync code and from async code.
 

@@ -189,7 +189,7 @@ class Resource(SmartAsync):
         return self.suppress
 
     def __aiter__(self) -> AsyncIterator[int]:
-        return self._walk()
+        return self._walk()  # type: ignore[return-value]  # sync code: typed as the iterator
 
     async def _walk(self) -> AsyncIterator[int]:
         for item in self.items:
@@ -254,7 +254,7 @@ def test_for_uses_the_sync_iteration_twins() -> None:
     assert list(Resource("r", Log())) == [1, 2, 3]
     assert list(Ticker(3)) == [2, 1, 0]
     ticker = Ticker(2)
-    assert next(ticker) == 1  # type: ignore[call-overload]
+    assert next(ticker) == 1
 
 
 @pytest.mark.asyncio

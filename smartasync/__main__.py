@@ -1,0 +1,30 @@
+"""Command line: `python -m smartasync stubgen MODULE_OR_PACKAGE [-o DIR] [--async-first]`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+_USAGE = (
+    "usage: python -m smartasync stubgen MODULE_OR_PACKAGE [...] [-o DIR] [--async-first]\n"
+    "commands:\n"
+    "  stubgen   write .pyi stubs typing dual methods for checkers without a plugin\n"
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch the subcommand; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(_USAGE)
+        return 0 if args else 2
+    if args[0] == "stubgen":
+        from ._stubgen import main as stubgen
+
+        return stubgen(args[1:])
+    sys.stderr.write(f"python -m smartasync: unknown command {args[0]!r}\n{_USAGE}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

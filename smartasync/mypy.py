@@ -1,0 +1,771 @@
+"""The mypy plugin: type the bare call of a dual method by who is calling.
+
+Enable it in the mypy configuration::
+
+    [mypy]
+    plugins = smartasync.mypy
+
+The rule is the runtime's (DESIGN.md, section 2): `obj.m(...)` inside an
+`async def` body (an async generator too; comprehensions and generator
+expressions belong to the function they are written in) is the coroutine,
+`Coroutine[Any, Any, T]` (an async generator method: the generator,
+`AsyncGenerator[Y, None]`); anywhere else (a plain `def`, a lambda even inside
+an `async def`, module level, a class body) it is the result `T` (an async
+generator method: `Iterator[Y]`).  Modes (`set_mode`, `mode=`) are run-time
+only: the types follow this rule.
+
+How:
+
+- Smart classes (`@smartasync` on the class, or `SmartAsync` among the bases,
+  directly or not, under any import name) are found during semantic analysis.
+  Each `async def` in their body gets the typing-only decorator that
+  `@smartasync` has on a function (`smartasync._typing.dual_*`), so the
+  method is seen as a generic descriptor with `.sync` and `.aio`; public async
+  methods inherited from non-smart bases are given the same type; sync twins
+  `__enter__`/`__exit__` and `__iter__`/`__next__` are added where the class
+  has none.  What is recorded on a class (`TypeInfo.metadata`) is plain JSON,
+  so the incremental cache and dmypy keep it.
+- The bare call goes through `__call__` of those descriptors; a method hook
+  there reads the scope the checker is in.
+
+Everything that touches mypy internals beyond the documented plugin
+interface is in the section "mypy internals" below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from mypy.nodes import (
+    ARG_NAMED_OPT,
+    ARG_POS,
+    ARG_STAR2,
+    MDEF,
+    Argument,
+    Block,
+    Decorator,
+    Expression,
+    FakeInfo,
+    FuncDef,
+    Import,
+    ImportAll,
+    ImportFrom,
+    LambdaExpr,
+    MemberExpr,
+    MypyFile,
+    PassStmt,
+    RefExpr,
+    Statement,
+    SymbolTableNode,
+    TempNode,
+    TypeInfo,
+    Var,
+)
+from mypy.plugin import (
+    AttributeContext,
+    ClassDefContext,
+    FunctionContext,
+    MethodContext,
+    Plugin,
+    SemanticAnalyzerPluginInterface,
+)
+from mypy.plugins.common import add_method_to_class
+from mypy.traverser import has_yield_expression
+from mypy.typeops import bind_self
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    NoneType,
+    Parameters,
+    Type,
+    TypeOfAny,
+    TypeType,
+    UnboundType,
+    UnionType,
+    get_proper_type,
+)
+from mypy.typevars import fill_typevars
+
+__all__ = ["SUPPORTED_MYPY", "SmartAsyncPlugin", "plugin"]
+
+# -- fullnames ----------------------------------------------------------------
+
+SMARTASYNC_DECORATOR: Final = "smartasync._api.smartasync"
+ASYNC_ONLY_DECORATOR: Final = "smartasync._api.async_only"
+DECORATOR_FACTORY_CALL: Final = "smartasync._typing.ModeDecorator.__call__"
+SMART_BASE: Final = "smartasync._class.SmartAsync"
+TYPING_MODULE: Final = "smartasync._typing"
+DUAL_COROUTINE: Final = "smartasync._typing.dual_coroutine"
+DUAL_GENERATOR: Final = "smartasync._typing.dual_generator"
+DUAL_CONTEXT_MANAGER: Final = "smartasync._typing.dual_context_manager"
+DUAL_CLASSMETHOD: Final = "smartasync._typing.dual_classmethod"
+DUAL_STATICMETHOD: Final = "smartasync._typing.dual_staticmethod"
+DUAL_GENERATOR_CLASSMETHOD: Final = "smartasync._typing.dual_generator_classmethod"
+DUAL_GENERATOR_STATICMETHOD: Final = "smartasync._typing.dual_generator_staticmethod"
+DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
+DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
+DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
+ASYNC_GENERATOR_CM: Final = "contextlib._AsyncGeneratorContextManager"
+ASYNCCONTEXTMANAGER: Final = "contextlib.asynccontextmanager"
+COROUTINE: Final = "typing.Coroutine"
+ITERATOR: Final = "typing.Iterator"
+ASYNC_ITERATOR: Final = "typing.AsyncIterator"
+ASYNC_ITERABLE: Final = "typing.AsyncIterable"
+ASYNC_GENERATOR: Final = "typing.AsyncGenerator"
+
+# The facades whose bare call the caller decides (their subclasses
+# SyncFirst*/AsyncFirst* declare a fixed `__call__` of their own).
+COROUTINE_CALLS: Final = tuple(
+    f"smartasync._typing.{name}.__call__"
+    for name in ("DualBound", "DualFunction", "DualClassMethod", "DualStaticMethod")
+)
+GENERATOR_CALLS: Final = tuple(
+    f"smartasync._typing.{name}.__call__"
+    for name in ("DualGenBound", "DualGenFunction", "DualGenClassMethod", "DualGenStaticMethod")
+)
+
+# What `@smartasync` gives a function, and what it must give a class or
+# static method instead (both are methods to mypy, told apart by flags).
+BINDING_FACADES: Final = {
+    "smartasync._typing.DualFunction": (
+        "smartasync._typing.DualClassMethod",
+        "smartasync._typing.DualStaticMethod",
+    ),
+    "smartasync._typing.DualGenFunction": (
+        "smartasync._typing.DualGenClassMethod",
+        "smartasync._typing.DualGenStaticMethod",
+    ),
+}
+
+METADATA_KEY: Final = "smartasync"
+
+# (async protocol method, its sync twin)
+TWINS: Final = (
+    ("__aenter__", "__enter__"),
+    ("__aexit__", "__exit__"),
+    ("__aiter__", "__iter__"),
+    ("__anext__", "__next__"),
+)
+
+# mypy versions this plugin supports: (first, first unsupported).  Tested on
+# 1.20 and 2.4.  mypy 1.11 reports valid overrides of dual methods as
+# incompatible (it compares the descriptors' ParamSpecs, receiver included,
+# invariantly); 1.12 to 1.19 are untested.
+SUPPORTED_MYPY: Final = ((1, 20), (3, 0))
+
+
+# -- mypy internals -------------------------------------------------------------
+# The only places that rely on mypy beyond the documented plugin interface.
+
+
+def _caller_is_async(api: object) -> bool:
+    """Is the code being checked the body of an `async def`?
+
+    Reads the type checker's scope stack (`TypeChecker.scope.stack`, mypy
+    internal): its innermost function is the calling code.  Comprehensions
+    and generator expressions are not on the stack, so they count as the
+    function around them; a lambda is a function of its own, and sync."""
+    scope = getattr(api, "scope", None)
+    stack = getattr(scope, "stack", None)
+    if stack is None:
+        raise RuntimeError(
+            "smartasync.mypy: this mypy's type checker has no `scope.stack`; "
+            f"the plugin supports mypy {_supported_text()}"
+        )
+    for entry in reversed(stack):
+        if isinstance(entry, LambdaExpr):
+            return False
+        if isinstance(entry, FuncDef):
+            return bool(entry.is_coroutine or entry.is_async_generator)
+        if isinstance(entry, TypeInfo):
+            return False  # a class body
+    return False  # module level
+
+
+def _make_decorated(func: FuncDef, info: TypeInfo, decorator_type: Type) -> Decorator:
+    """Wrap an undecorated method in a Decorator whose one decorator has the
+    given type.  A `TempNode` stands for the decorator expression: semantic
+    analysis has nothing to resolve in it, and the type checker applies its
+    type to the function as it would a real decorator's."""
+    var = Var(func.name)
+    var.info = info
+    var.is_initialized_in_class = True
+    var._fullname = func.fullname
+    var.line = func.line
+    func.is_decorated = True
+    decorator = Decorator(func, [TempNode(decorator_type, context=func)], var)
+    decorator.line = func.line
+    decorator.column = func.column
+    return decorator
+
+
+def _is_async_generator(func: FuncDef) -> bool:
+    """Is this `async def` an async generator?  Function bodies are analysed
+    after the class hooks run, so the flag mypy sets later cannot be read
+    yet: look for a `yield` in the body (mypy's traverser helper)."""
+    return bool(func.is_async_generator) or has_yield_expression(func)
+
+
+def _is_our_decorator(expr: Expression) -> bool:
+    return isinstance(expr, TempNode) and not expr.no_rhs
+
+
+def _is_analyzed(func: FuncDef) -> bool:
+    """Has semantic analysis given `func` its signature yet?  Methods of a
+    class in the module being analysed get theirs after the class hooks run
+    (their signature still has the parser's placeholder fallback)."""
+    return isinstance(func.type, CallableType) and not isinstance(func.type.fallback.type, FakeInfo)
+
+
+def _add_twin(info: TypeInfo, source: FuncDef, name: str, ret_type: Type | None) -> None:
+    """Add a sync method `name` with `source`'s parameters.
+
+    `ret_type` None: `source` is not analysed yet; the twin is a copy of its
+    signature as written, which semantic analysis then analyses as any
+    method's (an `async def` returning T declares T; the twin, a plain def,
+    returns T).  Only in the symbol table, not the class body, so the type
+    checker has no body to check.  Otherwise the twin is a class-level `Var`
+    of the analysed callable type (with a new return type), which mypy binds
+    like a method: a FuncDef would be re-analysed from its finished type."""
+    assert isinstance(source.type, CallableType)
+    if ret_type is None:
+        arguments = [
+            Argument(Var(arg.variable.name), arg.type_annotation, None, arg.kind)
+            for arg in source.arguments
+        ]
+        func = FuncDef(name, arguments, Block([PassStmt()]), source.type.copy_modified(name=name))
+        func.info = info
+        func._fullname = f"{info.fullname}.{name}"
+        func.line = source.line
+        info.names[name] = SymbolTableNode(MDEF, func, plugin_generated=True)
+    else:
+        typ = source.type.copy_modified(ret_type=ret_type, name=name)
+        _add_class_member(info, name, typ, source.line)
+
+
+def _add_class_member(info: TypeInfo, name: str, typ: Type, line: int = -1) -> None:
+    """A class-level attribute of type `typ`: a callable one is bound like a
+    method, a descriptor's `__get__` is applied, as for a method alias."""
+    var = Var(name, typ)
+    var.info = info
+    var.is_initialized_in_class = True
+    var.is_classvar = True  # not an instance attribute: mypy binds it on access
+    var._fullname = f"{info.fullname}.{name}"
+    var.line = line
+    info.names[name] = SymbolTableNode(MDEF, var, plugin_generated=True)
+
+
+def _bind_receiver(method: CallableType, receiver: Type, is_classmethod: bool) -> CallableType:
+    """`method` with its first parameter bound to `receiver` (`Self` and other
+    self-type variables solved), by mypy's own `typeops.bind_self`."""
+    bound = bind_self(method, receiver, is_classmethod=is_classmethod)
+    assert isinstance(bound, CallableType)
+    return bound
+
+
+def _supported_text() -> str:
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_MYPY
+    return f">= {low_major}.{low_minor}, < {high_major}.{high_minor}"
+
+
+# -- helpers on types -------------------------------------------------------------
+
+
+def _unwrap_coroutine(typ: Type) -> Type:
+    """T from Coroutine[Any, Any, T] (or Awaitable[T]); anything else as is."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, Instance) and proper.type.fullname in (COROUTINE, "typing.Awaitable"):
+        return proper.args[-1]
+    return typ
+
+
+def _async_item(typ: Type) -> Type | None:
+    """Y from AsyncIterator[Y] / AsyncGenerator[Y, S] / AsyncIterable[Y]."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, Instance) and proper.type.fullname in (
+        ASYNC_ITERATOR,
+        ASYNC_GENERATOR,
+        ASYNC_ITERABLE,
+    ):
+        return proper.args[0]
+    return None
+
+
+def _result_arg(ctx: MethodContext) -> Type:
+    """The facade's last type argument: the result T (or the item type Y)."""
+    receiver = get_proper_type(ctx.type)
+    if isinstance(receiver, Instance) and receiver.args:
+        return receiver.args[-1]
+    return AnyType(TypeOfAny.from_error)
+
+
+def _decorator_names(decorator: Decorator) -> set[str]:
+    return {
+        expr.fullname
+        for expr in decorator.original_decorators
+        if isinstance(expr, RefExpr) and expr.fullname
+    } | {
+        expr.callee.fullname
+        for expr in decorator.original_decorators
+        if hasattr(expr, "callee") and isinstance(expr.callee, RefExpr) and expr.callee.fullname
+    }
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def is_smart(info: TypeInfo) -> bool:
+    """Is `info` a smart class: SmartAsync among its bases, or marked by us."""
+    return any(base.fullname == SMART_BASE or METADATA_KEY in base.metadata for base in info.mro)
+
+
+# -- the hooks ----------------------------------------------------------------------
+
+
+def _bare_coroutine_call(ctx: MethodContext) -> Type:
+    result = _result_arg(ctx)
+    if _caller_is_async(ctx.api):
+        any_type = AnyType(TypeOfAny.special_form)
+        return ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
+    return result
+
+
+def _bare_generator_call(ctx: MethodContext) -> Type:
+    item = _result_arg(ctx)
+    if _caller_is_async(ctx.api):  # the async generator object itself
+        return ctx.api.named_generic_type(ASYNC_GENERATOR, [item, NoneType()])
+    return ctx.api.named_generic_type(ITERATOR, [item])
+
+
+def _retype_for_binding(
+    ret: Type, context: object, lookup: Callable[[str], TypeInfo | None]
+) -> Type:
+    """`@smartasync` over a `@classmethod` or `@staticmethod`: the facade that
+    binds like one.  `context` is the Decorator node when the call is a
+    decoration (mypy passes it as the call's context)."""
+    if not isinstance(context, Decorator):
+        return ret
+    func = context.func
+    proper = get_proper_type(ret)
+    if not (func.is_class or func.is_static) or not isinstance(proper, Instance):
+        return ret
+    facades = BINDING_FACADES.get(proper.type.fullname)
+    if facades is None:
+        return ret
+    info = lookup(facades[0] if func.is_class else facades[1])
+    return ret if info is None else Instance(info, proper.args)
+
+
+GENERATOR_FACADES: Final = frozenset(
+    {"smartasync._typing.DualGenBound", "smartasync._typing.DualGenFunction"}
+)
+
+# Facades of a dual method read through an instance or a class.
+BOUND_FACADES: Final = frozenset(
+    f"smartasync._typing.{name}"
+    for name in (
+        "DualBound",
+        "DualGenBound",
+        "DualFunction",
+        "DualGenFunction",
+        "DualClassMethod",
+        "DualGenClassMethod",
+    )
+)
+
+
+def _rebind_generic_method(ctx: AttributeContext) -> Type:
+    """A dual method whose signature uses `Self` (or another self-type
+    variable), read through `obj.m` or `Cls.m`: the facade's type arguments
+    were fixed when the decorator was applied, before any receiver was known,
+    so solve them again for this receiver."""
+    default = ctx.default_attr_type
+    facade = get_proper_type(default)
+    context = ctx.context
+    if not isinstance(facade, Instance) or facade.type.fullname not in BOUND_FACADES:
+        return default
+    if not isinstance(context, MemberExpr):
+        return default
+    receiver = get_proper_type(ctx.type)
+    if isinstance(receiver, TypeType):
+        receiver = receiver.item
+    elif isinstance(receiver, CallableType) and receiver.is_type_obj():
+        receiver = get_proper_type(receiver.ret_type)
+    if not isinstance(receiver, Instance):
+        return default
+    symbol = receiver.type.get(context.name)
+    node = symbol.node if symbol is not None else None
+    if not isinstance(node, Decorator) or not isinstance(node.func.type, CallableType):
+        return default
+    method = node.func.type
+    if not method.variables or node.func.is_static or not method.arg_types:
+        return default
+    bound = _bind_receiver(method, receiver, node.func.is_class)
+    if bound.variables:
+        return default  # a method generic in its own right: the facade cannot say it
+    result = _async_item(bound.ret_type)
+    if result is None or facade.type.fullname not in GENERATOR_FACADES:
+        result = _unwrap_coroutine(bound.ret_type)
+    parameters = Parameters(bound.arg_types, bound.arg_kinds, bound.arg_names)
+    return facade.copy_modified(args=[parameters, result])
+
+
+def _inherited_bare_call(ctx: MethodContext) -> Type:
+    """The bare call of a plain base's `async def` through a smart class."""
+    receiver = get_proper_type(ctx.type)
+    if isinstance(receiver, TypeType):
+        receiver = receiver.item
+    if not isinstance(receiver, Instance) or not is_smart(receiver.type):
+        return ctx.default_return_type
+    if _caller_is_async(ctx.api):
+        return ctx.default_return_type
+    item = _async_item(ctx.default_return_type)
+    if item is not None:
+        return ctx.api.named_generic_type(ITERATOR, [item])
+    return _unwrap_coroutine(ctx.default_return_type)
+
+
+class _ClassTransformer:
+    """Make one smart class's async methods dual, as the runtime's class walk does."""
+
+    def __init__(self, ctx: ClassDefContext) -> None:
+        self.ctx = ctx
+        self.api: SemanticAnalyzerPluginInterface = ctx.api
+        self.info = ctx.cls.info
+
+    def decorator_type(self, fullname: str) -> Type | None:
+        symbol = self.api.lookup_fully_qualified_or_none(fullname)
+        node = symbol.node if symbol is not None else None
+        if isinstance(node, FuncDef) and node.type is not None:
+            return node.type
+        return None
+
+    def transform(self, mode: str | None) -> None:
+        metadata = self.info.metadata.setdefault(METADATA_KEY, {})
+        metadata["smart"] = True
+        if mode is not None:
+            metadata["mode"] = mode  # runtime only; kept for tools that want it
+        if self.decorator_type(DUAL_COROUTINE) is None:
+            if not self.api.final_iteration:
+                self.api.defer()
+            return
+        body = self.ctx.cls.defs.body
+        for index, statement in enumerate(body):
+            new = self.convert(statement)
+            if new is not None:
+                body[index] = new
+                self.info.names[new.name] = SymbolTableNode(MDEF, new)
+        self.inherit_from_plain_bases()
+        self.add_twins()
+
+    def kind_decorator(self, func: FuncDef, names: set[str]) -> Type | None:
+        if ASYNCCONTEXTMANAGER in names:
+            return self.decorator_type(DUAL_CONTEXT_MANAGER)
+        if not func.is_coroutine:
+            return None
+        if _is_async_generator(func):
+            if func.is_class:
+                return self.decorator_type(DUAL_GENERATOR_CLASSMETHOD)
+            if func.is_static:
+                return self.decorator_type(DUAL_GENERATOR_STATICMETHOD)
+            return self.decorator_type(DUAL_GENERATOR)
+        if func.is_class:
+            return self.decorator_type(DUAL_CLASSMETHOD)
+        if func.is_static:
+            return self.decorator_type(DUAL_STATICMETHOD)
+        return self.decorator_type(DUAL_COROUTINE)
+
+    def convert(self, statement: Statement) -> Decorator | None:
+        if isinstance(statement, FuncDef):
+            if _is_dunder(statement.name) or not statement.is_coroutine:
+                return None
+            decorator_type = self.kind_decorator(statement, set())
+            if decorator_type is None:
+                return None
+            return _make_decorated(statement, self.info, decorator_type)
+        if isinstance(statement, Decorator):
+            func = statement.func
+            if _is_dunder(func.name) or any(_is_our_decorator(d) for d in statement.decorators):
+                return None
+            names = _decorator_names(statement)
+            if SMARTASYNC_DECORATOR in names or ASYNC_ONLY_DECORATOR in names:
+                return None
+            if not func.is_coroutine and ASYNCCONTEXTMANAGER not in names:
+                return None
+            if statement.var.is_property:
+                return None
+            decorator_type = self.kind_decorator(func, names)
+            if decorator_type is None:
+                return None
+            # Outermost: the decorators list runs from the outside in.
+            statement.decorators.insert(0, TempNode(decorator_type, context=func))
+            return None
+        return None
+
+    def facade(self, fullname: str) -> TypeInfo | None:
+        symbol = self.api.lookup_fully_qualified_or_none(fullname)
+        node = symbol.node if symbol is not None else None
+        return node if isinstance(node, TypeInfo) else None
+
+    def inherited_type(self, node: object) -> Type | None:
+        """The dual type of an inherited async method, or None to leave it."""
+        func = node.func if isinstance(node, Decorator) else node
+        if not isinstance(func, FuncDef) or func.is_class or func.is_static:
+            return None
+        if not _is_analyzed(func):
+            return None  # a base analysed after this class: known gap (README)
+        if isinstance(node, Decorator):
+            # @asynccontextmanager, told by its type (the cache keeps no decorator list)
+            decorated = get_proper_type(node.var.type)
+            if isinstance(decorated, CallableType):
+                ret = get_proper_type(decorated.ret_type)
+                cm = self.facade(DUAL_CONTEXT_MANAGER_TYPE)
+                if isinstance(ret, Instance) and ret.type.fullname == ASYNC_GENERATOR_CM and cm:
+                    return decorated.copy_modified(ret_type=Instance(cm, ret.args[:1]))
+            if node.decorators or node.var.is_property:
+                return None
+        signature = get_proper_type(func.type)
+        if not func.is_coroutine or not isinstance(signature, CallableType):
+            return None
+        parameters = Parameters(signature.arg_types, signature.arg_kinds, signature.arg_names)
+        item = _async_item(signature.ret_type)
+        if func.is_async_generator and item is not None:
+            gen = self.facade(DUAL_GEN_FUNCTION)
+            return None if gen is None else Instance(gen, [parameters, item])
+        coroutine = self.facade(DUAL_FUNCTION)
+        if coroutine is None:
+            return None
+        return Instance(coroutine, [parameters, _unwrap_coroutine(signature.ret_type)])
+
+    def inherit_from_plain_bases(self) -> None:
+        """Public async methods of bases that are not smart become dual here."""
+        seen = set(self.info.names)
+        for base in self.info.mro[1:]:
+            if base.fullname == "builtins.object":
+                continue
+            smart_base = is_smart(base)
+            for name, symbol in base.names.items():
+                if name in seen:
+                    continue
+                seen.add(name)
+                if smart_base or name.startswith("_"):
+                    continue
+                typ = self.inherited_type(symbol.node)
+                if typ is None:
+                    continue
+                _add_class_member(self.info, name, typ)
+
+    def add_iter_twin(self, aiter: FuncDef) -> bool:
+        """`def __aiter__(self) -> AsyncIterator[Y]`, not analysed yet: add
+        `__iter__(self) -> Iterator[Y]`, analysing Y here."""
+        assert isinstance(aiter.type, CallableType)
+        ret = aiter.type.ret_type
+        if not isinstance(ret, UnboundType) or len(ret.args) < 1:
+            return False
+        if ret.name.rsplit(".", 1)[-1] not in ("AsyncIterator", "AsyncIterable", "AsyncGenerator"):
+            return False
+        item = self.api.anal_type(ret.args[0])
+        if item is None:
+            return False
+        signature = CallableType(
+            [fill_typevars(self.info)],
+            [ARG_POS],
+            ["self"],
+            self.api.named_type(ITERATOR, [item]),
+            self.api.named_type("builtins.function"),
+        )
+        _add_class_member(self.info, "__iter__", signature, aiter.line)
+        return True
+
+    def add_twins(self) -> None:
+        for async_name, sync_name in TWINS:
+            if self.info.get(sync_name) is not None:
+                continue
+            symbol = self.info.get(async_name)
+            node = symbol.node if symbol is not None else None
+            if isinstance(node, Decorator):
+                node = node.func
+            if not isinstance(node, FuncDef) or not isinstance(node.type, CallableType):
+                continue
+            if not _is_analyzed(node):
+                if async_name == "__aiter__" and self.add_iter_twin(node):
+                    continue
+                _add_twin(self.info, node, sync_name, None)
+                continue
+            ret = node.type.ret_type
+            if async_name == "__aiter__":
+                item = _async_item(ret)
+                if item is not None:
+                    ret = self.api.named_type(ITERATOR, [item])
+            else:
+                ret = _unwrap_coroutine(ret)
+            _add_twin(self.info, node, sync_name, ret)
+
+
+def _mode_argument(ctx: ClassDefContext) -> str | None:
+    reason = ctx.reason
+    for name, value in zip(
+        getattr(reason, "arg_names", []), getattr(reason, "args", []), strict=False
+    ):
+        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
+            return value.value
+    for name, value in ctx.cls.keywords.items():
+        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
+            return value.value
+    return None
+
+
+def _smart_class_decorator(ctx: ClassDefContext) -> None:
+    _ClassTransformer(ctx).transform(_mode_argument(ctx))
+    info = ctx.cls.info
+    # (Not on a Protocol: a method without a body would be abstract there.)
+    if "__init_subclass__" not in info.names and not info.is_protocol:
+        # At run time the decorator installs a hook that accepts `mode=` as a
+        # class keyword in subclasses, as the SmartAsync base does.
+        mode = UnionType([ctx.api.named_type("builtins.str"), NoneType()])
+        add_method_to_class(
+            ctx.api,
+            ctx.cls,
+            "__init_subclass__",
+            [
+                Argument(Var("mode", mode), mode, None, ARG_NAMED_OPT),
+                Argument(Var("kwargs"), AnyType(TypeOfAny.explicit), None, ARG_STAR2),
+            ],
+            NoneType(),
+            is_classmethod=True,
+        )
+
+
+def _smart_base(ctx: ClassDefContext) -> None:
+    if is_smart(ctx.cls.info):
+        _ClassTransformer(ctx).transform(_mode_argument(ctx))
+
+
+# -- the plugin ---------------------------------------------------------------------
+
+_METHOD_HOOKS: Final[dict[str, Callable[[MethodContext], Type]]] = {
+    **dict.fromkeys(COROUTINE_CALLS, _bare_coroutine_call),
+    **dict.fromkeys(GENERATOR_CALLS, _bare_generator_call),
+}
+_CLASS_DECORATOR_HOOKS: Final[dict[str, Callable[[ClassDefContext], None]]] = {
+    SMARTASYNC_DECORATOR: _smart_class_decorator,
+}
+
+
+class SmartAsyncPlugin(Plugin):
+    """Types the bare call of smartasync's dual methods by the calling scope."""
+
+    def _lookup_info(self, fullname: str) -> TypeInfo | None:
+        symbol = self.lookup_fully_qualified(fullname)
+        node = symbol.node if symbol is not None else None
+        return node if isinstance(node, TypeInfo) else None
+
+    def _decoration(self, ctx: FunctionContext | MethodContext) -> Type:
+        return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        return self._decoration if fullname == SMARTASYNC_DECORATOR else None
+
+    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
+        # The facades must be loaded wherever smartasync is used; only there,
+        # so that no module below smartasync (builtins, typing) depends on it.
+        for node in file.imports:
+            if isinstance(node, Import):
+                names = [name for name, _ in node.ids]
+            elif isinstance(node, (ImportFrom, ImportAll)):
+                names = [node.id]
+            else:
+                continue
+            if any(name == "smartasync" or name.startswith("smartasync.") for name in names):
+                return [(10, TYPING_MODULE, -1)]
+        return []
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname == DECORATOR_FACTORY_CALL:
+            return self._decoration
+        hook = _METHOD_HOOKS.get(fullname)
+        if hook is None and self._is_plain_async_method(fullname):
+            return _inherited_bare_call
+        return hook
+
+    def _is_plain_async_method(self, fullname: str) -> bool:
+        """`Smart.m` where `m` is a public `async def` inherited from a class
+        that is not smart.  Such a base in the module being analysed is not
+        analysed yet when the smart class is, so the class could not be given
+        a dual type for `m`; its bare calls are typed here instead (mypy names
+        the call by the receiver's class)."""
+        owner, _, name = fullname.rpartition(".")
+        if not owner or name.startswith("_"):
+            return False
+        info = self._lookup_info(owner)
+        if info is None or not is_smart(info):
+            return False
+        symbol = info.get(name)
+        node = symbol.node if symbol is not None else None
+        func = node.func if isinstance(node, Decorator) else node
+        if not isinstance(func, FuncDef) or is_smart(func.info):
+            return False
+        return func.is_coroutine
+
+    def get_class_decorator_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        return _CLASS_DECORATOR_HOOKS.get(fullname)
+
+    # Hooks are asked for by fullname, and with several plugins the first
+    # one to answer wins: answer only for names that are ours, so that other
+    # plugins (pydantic, attrs, ...) keep theirs.
+
+    def _is_dual_attribute(self, fullname: str) -> bool:
+        # Told by the attribute's type, which the incremental cache keeps
+        # (decorator lists it does not).
+        owner, _, name = fullname.rpartition(".")
+        info = self._lookup_info(owner) if owner else None
+        symbol = info.get(name) if info is not None else None
+        node = symbol.node if symbol is not None else None
+        if isinstance(node, Decorator):
+            node = node.var
+        if not isinstance(node, Var):
+            return False
+        typ = get_proper_type(node.type)
+        return isinstance(typ, Instance) and typ.type.fullname in BOUND_FACADES
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        return _rebind_generic_method if self._is_dual_attribute(fullname) else None
+
+    def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        return _rebind_generic_method if self._is_dual_attribute(fullname) else None
+
+    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        # Any smart base: SmartAsync, an indirect subclass of it, a class
+        # decorated with @smartasync, under whatever name it was imported.
+        if fullname == SMART_BASE:
+            return _smart_base
+        info = self._lookup_info(fullname)
+        return _smart_base if info is not None and is_smart(info) else None
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    parts = []
+    for piece in version.split("+")[0].split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    while len(parts) < 2:
+        parts.append(0)
+    return parts[0], parts[1]
+
+
+def plugin(version: str) -> type[Plugin]:
+    """mypy's entry point: the plugin class for this mypy `version`.
+
+    Raises:
+        RuntimeError: this mypy version is outside the supported range.
+    """
+    low, high = SUPPORTED_MYPY
+    if not low <= _version_tuple(version) < high:
+        raise RuntimeError(
+            f"smartasync.mypy supports mypy {_supported_text()}, but this is mypy {version}. "
+            f"Install a supported mypy, or remove `smartasync.mypy` from `plugins`."
+        )
+    return SmartAsyncPlugin
