@@ -225,8 +225,9 @@ def decoration_rows(sa: Any, peer_list: list[Peer]) -> list[Row]:
         ),
     ]
     for peer in peer_list:
-        maker = _peer_decorator(peer, body)
         row = Row(f"{peer.name}, {METHODS} methods", "peer", note=peer.note, peer=peer)
+        # A peer that is not installed has its error set and is not imported.
+        maker = _peer_decorator(peer, body) if peer.error is None else None
         if peer.error is not None:
             row.error = peer.error
         elif maker is None:
