@@ -204,6 +204,3 @@ def get_mode(obj: object) -> Mode:
         f"get_mode() expected an instance of a smart class, a smart class, or a dual "
         f"function, but got {describe(obj)}"
     )
-
-
-Decorator = Callable[[_T], _T]

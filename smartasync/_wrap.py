@@ -297,7 +297,6 @@ class DualFunction(_Introspection):
             sync,
             aio,
             __get__=self._binder(bound_type, self.__qualname__),
-            _bound_type=bound_type,
             _specialized=True,
         )
 
