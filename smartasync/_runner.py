@@ -57,25 +57,32 @@ def run_blocking(
     name: str,
     frame: FrameType | None = None,
     implicit: bool = False,
+    source: object = None,
 ) -> _R:
     """Run `coro` to completion and return its result, or raise its exception.
 
-    `name` names the callable in errors and warnings.  `implicit` is true for a
-    bare call that the rule decided to run (auto mode, sync caller); then, in
-    asyncio debug mode, blocking a running loop earns a warning at `frame`.
+    `name` (with `source`, the receiver, if any: see `display_name`) names the
+    callable in errors and warnings.  `implicit` is true for a bare call that
+    the rule decided to run (auto mode, sync caller); then, in asyncio debug
+    mode, blocking a running loop earns a warning at `frame`.
     """
     try:
-        return _run_blocking(coro, name, frame, implicit)
+        return _run_blocking(coro, name, frame, implicit, source)
     except BaseException as exc:
         raise prune_traceback(exc)  # noqa: B904  (the same exception, re-raised)
 
 
 def _run_blocking(
-    coro: Coroutine[Any, Any, _R], name: str, frame: FrameType | None, implicit: bool
+    coro: Coroutine[Any, Any, _R],
+    name: str,
+    frame: FrameType | None,
+    implicit: bool,
+    source: object,
 ) -> _R:
     running = _get_running_loop()
     if running is None:
-        return run_on_thread_loop(coro)
+        return run_on_thread_loop(coro)  # the name is not needed on this path
+    name = display_name(name, source)
     if implicit and frame is not None and running.get_debug():
         try:
             _warn_blocked(name, frame)
@@ -85,6 +92,17 @@ def _run_blocking(
     if _get_ident() == _main_ident:
         return _background_in_main_thread(coro, name)
     return _background.run(coro, name, flow_back)
+
+
+def display_name(qualname: str, source: object) -> str:
+    """How errors and warnings name a call: by the receiver's class, so that a
+    method inherited from a library class reads `Client.get`, not
+    `AsyncClient.get`.  Built only where a message needs it: at ~150 ns it
+    would be 3% of every sync call."""
+    if source is None:
+        return qualname
+    owner = source if isinstance(source, type) else type(source)
+    return f"{owner.__qualname__}.{qualname.rpartition('.')[2]}"
 
 
 async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) -> _R:

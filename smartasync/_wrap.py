@@ -25,7 +25,7 @@ from . import _codegen
 from ._detect import caller_is_async
 from ._iter import DualContextManager, SyncIterator
 from ._modes import ASYNC, AUTO, INSTANCE_KEY, Mode, canonical_mode, class_mode, own_mode
-from ._runner import prune_traceback, run_blocking
+from ._runner import display_name, prune_traceback, run_blocking
 
 COROUTINE: Final = "coroutine"
 ASYNCGEN: Final = "async generator"
@@ -76,22 +76,12 @@ def block(
     """The blocking form of a call's result: the value of a coroutine, a plain
     iterator over an async generator, a `with`-able context manager."""
     kind = dual._kind
-    name = call_name(dual, source)
     if kind is COROUTINE:
-        return run_blocking(awaitable, name, frame, implicit)
+        return run_blocking(awaitable, dual.__qualname__, frame, implicit, source)
+    name = display_name(dual.__qualname__, source)
     if kind is ASYNCGEN:
         return SyncIterator(awaitable, name)
     return DualContextManager(awaitable, name)
-
-
-def call_name(dual: DualFunction, source: object) -> str:
-    """How errors and warnings name the call: by the receiver's class, so that
-    a method inherited from a library class reads `Client.get`, not
-    `AsyncClient.get`."""
-    if source is None:
-        return dual.__qualname__
-    owner = source if isinstance(source, type) else type(source)
-    return f"{owner.__qualname__}.{dual.__name__}"
 
 
 _codegen.namespace.update(

@@ -545,3 +545,24 @@ def test_sigint_state_is_untouched_by_worker_threads() -> None:
     thread.start()
     thread.join()
     assert seen == [2, True]
+
+
+def test_the_warning_names_an_inherited_method_by_the_receivers_class() -> None:
+    import warnings
+
+    class Library:
+        async def fetch(self) -> int:
+            return 1
+
+    class Client(SmartAsync, Library):
+        pass
+
+    async def main() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert (lambda: Client().fetch())() == 1
+        return [str(w.message) for w in caught]
+
+    messages = asyncio.run(main(), debug=True)
+    assert any("Client.fetch() blocked the running event loop" in m for m in messages), messages
+    assert not any("Library.fetch" in m for m in messages), messages
