@@ -15,7 +15,16 @@ from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
 from ._iter import twin_enter, twin_exit, twin_iter, twin_next
-from ._modes import AUTO, CLASS_KEY, INSTANCE_KEY, Mode, ModeSlot, check_mode, class_mode
+from ._modes import (
+    AUTO,
+    CLASS_KEY,
+    INSTANCE_KEY,
+    Mode,
+    ModeSlot,
+    check_mode,
+    class_mode,
+    lookup_static,
+)
 from ._wrap import DualClassMethod, DualFunction, kind_of
 
 ASYNC_ONLY_MARK: Final = "__smartasync_async_only__"
@@ -72,17 +81,6 @@ def convert(attr: object, static_mode: Mode | None) -> object | None:
     return None
 
 
-def _lookup(cls: type, name: str) -> object | None:
-    """The raw attribute `name` as the MRO resolves it, skipping `object`."""
-    for klass in cls.__mro__:
-        if klass is object:
-            break
-        if name in klass.__dict__:
-            found: object = klass.__dict__[name]
-            return found
-    return None
-
-
 def walk(cls: type, mode: Mode | None = None) -> None:
     """Make `cls` smart.  `mode` is its own class mode; without one it keeps
     the mode of its nearest smart base, or "auto"."""
@@ -95,7 +93,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     if isinstance(slot, MemberDescriptorType):
         # The user gave instances a slot for set_mode(); see ModeSlot.
         setattr_(cls, INSTANCE_KEY, ModeSlot(slot))
-    elif not isinstance(_lookup(cls, INSTANCE_KEY), ModeSlot):
+    elif not isinstance(lookup_static(cls, INSTANCE_KEY), ModeSlot):
         # The instances' default: read through `obj._smartasync_mode` on the hot path.
         setattr_(cls, INSTANCE_KEY, own_class_mode)
 
@@ -128,7 +126,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
                 setattr_(cls, name, new)
 
     for async_name, sync_name, twin in _TWINS:
-        if _lookup(cls, async_name) is not None and _lookup(cls, sync_name) is None:
+        if lookup_static(cls, async_name) is not None and lookup_static(cls, sync_name) is None:
             setattr_(cls, sync_name, twin)
 
 

@@ -41,16 +41,25 @@ def is_smart_class(cls: type) -> bool:
     return CLASS_KEY in cls.__dict__
 
 
+def lookup_static(cls: type, name: str) -> object | None:
+    """The raw attribute `name` as the MRO resolves it (no descriptor is
+    invoked), skipping `object`; None if no class defines it."""
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        if name in klass.__dict__:
+            found: object = klass.__dict__[name]
+            return found
+    return None
+
+
 def own_mode(obj: object) -> Mode | None:
     """The mode given to this very instance with `set_mode`, or None."""
     try:
         namespace = vars(obj)
     except TypeError:  # no __dict__: a slotted class, maybe with a mode slot
-        for klass in type(obj).__mro__:
-            slot = klass.__dict__.get(INSTANCE_KEY)
-            if slot is not None:
-                return slot.own(obj) if isinstance(slot, ModeSlot) else None
-        return None
+        slot = lookup_static(type(obj), INSTANCE_KEY)
+        return slot.own(obj) if isinstance(slot, ModeSlot) else None
     mode = namespace.get(INSTANCE_KEY)
     return _CANONICAL.get(mode) if isinstance(mode, str) else None
 
