@@ -14,9 +14,10 @@ nothing more.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
 from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any, Final
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _codegen
 from ._detect import caller_is_async
 from ._iter import DualContextManager, SyncIterator
-from ._modes import ASYNC, AUTO, INSTANCE_KEY, Mode, canonical_mode, class_mode, own_mode
+from ._modes import ASYNC, AUTO, INSTANCE_KEY, Mode, canonical_mode, own_mode
 from ._runner import display_name, prune_traceback, run_blocking
 
 COROUTINE: Final = "coroutine"
@@ -52,18 +53,15 @@ def resolve_mode(dual: DualFunction, source: object) -> Mode:
     """First match wins: the instance's mode, the method's own mode (given to
     `@smartasync(mode=...)` on the method), the class's mode, auto."""
     method_mode = dual._mode
-    if method_mode is None and dual._smart and source is not None:
-        # No mode of the method's own: one attribute read gives the instance's
-        # mode if it has one, else its class's (see _modes.INSTANCE_KEY).
+    if not dual._smart or source is None:
+        return method_mode or AUTO
+    if method_mode is None:
+        # One attribute read gives the instance's mode if it has one, else its
+        # class's (see _modes.INSTANCE_KEY); for a class, the class's.
         return canonical_mode(getattr(source, INSTANCE_KEY, AUTO))
-    if dual._smart and source is not None:
-        if isinstance(source, type):
-            return method_mode or class_mode(source)
-        instance_mode = own_mode(source)
-        if instance_mode is not None:
-            return instance_mode
-        return method_mode or class_mode(type(source))
-    return method_mode or AUTO
+    if isinstance(source, type):  # a class method: the class has no mode over the method's
+        return method_mode
+    return own_mode(source) or method_mode
 
 
 def block(
@@ -93,7 +91,14 @@ _codegen.namespace.update(
     }
 )
 
-_ACM_HELPER_CODE: Final = __import__("contextlib").asynccontextmanager(lambda: None).__code__
+
+async def _probe() -> AsyncIterator[None]:
+    yield
+
+
+# Every @asynccontextmanager function shares its helper's code object: the one
+# exact test for "made with asynccontextmanager".
+_ACM_HELPER_CODE: Final = contextlib.asynccontextmanager(_probe).__code__
 
 
 def kind_of(fn: object) -> str | None:
