@@ -9,6 +9,7 @@ from ._api import smartasync as smartasync
 from ._class import SmartAsync as SmartAsync
 from ._loops import set_loop_factory as set_loop_factory
 from ._modes import Mode as Mode
+from ._runner import set_hang_warning as set_hang_warning
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "SmartAsync",
     "async_only",
     "get_mode",
+    "set_hang_warning",
     "set_loop_factory",
     "set_mode",
     "smartasync",

@@ -1,19 +1,16 @@
-"""Event loops: creation (with the configurable factory), clean closing, and the
-bookkeeping that closes every loop at thread end, at interpreter exit, and
-abandons inherited loops after `os.fork()`.
+"""Event loops as objects: creation with the configurable factory, closing them
+cleanly (also at interpreter exit), and keeping inherited loops alive after
+`os.fork()`.
 
-Nothing in this module is on the per-call path except `thread_loop()`, which
-reads one thread-local attribute once the loop exists.
+Which loop runs which call is the engine's business (`_engine`); nothing here
+is on the per-call path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import os
-import threading
-import weakref
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Final
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
@@ -53,7 +50,8 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Close `loop` the way `asyncio.Runner.close()` does: cancel what is left,
-    finalise async generators, shut the default executor down, then close."""
+    finalise async generators, shut the default executor down, then close.
+    Call it from the thread that may run `loop`, while nothing else runs it."""
     if loop.is_closed() or loop.is_running():
         return
     try:
@@ -73,91 +71,32 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
                         }
                     )
         loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        _shutdown_default_executor(loop)
     finally:
         loop.close()
 
 
-class LoopOwner:
-    """One thread's persistent loop, kept in that thread's local storage.
-
-    When the thread ends, CPython clears its local storage in the same thread,
-    and `__del__` closes the loop there.  (There is no public "thread is ending"
-    hook; thread-local destruction is the one that runs in the right thread.)
-    """
-
-    __slots__ = ("__weakref__", "abandoned", "loop", "thread")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.thread = threading.current_thread()
-        self.abandoned = False
-
-    def close(self) -> None:
-        if not self.abandoned:
-            close_loop(self.loop)
-
-    def __del__(self) -> None:
-        self.close()
+def _shutdown_default_executor(loop: asyncio.AbstractEventLoop) -> None:
+    # `loop.shutdown_default_executor()` joins the executor from a new thread,
+    # and Python 3.12+ refuses to start threads once the interpreter is
+    # shutting down: at exit it printed "Exception ignored in atexit callback
+    # ... can't create new thread at interpreter shutdown" after any sync call
+    # that had used the executor (`asyncio.to_thread`, or an httpx request to
+    # `localhost`, whose name lookup runs there).  Nothing else runs on a loop
+    # being closed, so joining it right here loses nothing.  The attribute is
+    # asyncio's own (BaseEventLoop); a loop without it (uvloop) gets the
+    # coroutine, which is fine outside interpreter exit.
+    executor: Executor | None | object = getattr(loop, "_default_executor", _NO_ATTRIBUTE)
+    if executor is _NO_ATTRIBUTE:
+        loop.run_until_complete(loop.shutdown_default_executor())
+    elif isinstance(executor, Executor):
+        executor.shutdown(wait=True)
 
 
-_local = threading.local()
-_owners: weakref.WeakSet[LoopOwner] = weakref.WeakSet()
-_owners_lock = threading.Lock()
+_NO_ATTRIBUTE: Final = object()
+
 # Loops inherited through fork.  They are kept alive forever, never closed:
-# closing one in the child would unregister the parent's file descriptors from
-# the epoll instance the two processes share.
-_abandoned: Final[list[object]] = []
-
-
-def thread_loop() -> asyncio.AbstractEventLoop:
-    """This thread's persistent loop, created on first use."""
-    try:
-        return _local.owner.loop  # type: ignore[no-any-return]
-    except AttributeError:
-        pass
-    loop = new_loop()
-    owner = LoopOwner(loop)
-    with _owners_lock:
-        _owners.add(owner)
-    _local.owner = owner
-    return loop
-
-
-def open_loops() -> int:
-    """How many thread loops are open (for tests and leak checks)."""
-    with _owners_lock:
-        owners = list(_owners)
-    return sum(1 for owner in owners if not owner.abandoned and not owner.loop.is_closed())
-
-
-def close_all_thread_loops() -> None:
-    """At interpreter exit: close the main thread's loop and those of threads
-    that have ended.  A daemon thread still alive keeps its loop: it may make
-    another call while the interpreter winds down, and closing the loop under
-    it would turn that call into an "Event loop is closed" error."""
-    current = threading.current_thread()
-    with _owners_lock:
-        owners = list(_owners)
-    for owner in owners:
-        if owner.thread is current or not owner.thread.is_alive():
-            owner.close()
-
-
-def _after_fork_in_child() -> None:
-    global _local, _owners, _owners_lock
-    # Runs single-threaded in the child.  Every inherited loop is abandoned (see
-    # _abandoned above); the next sync call creates a fresh one.
-    for owner in list(_owners):
-        owner.abandoned = True
-        _abandoned.append(owner.loop)
-    _abandoned.append(_local)
-    _local = threading.local()
-    _owners = weakref.WeakSet()
-    _owners_lock = threading.Lock()  # another thread may have held it at fork time
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-atexit.register(close_all_thread_loops)
+# closing one in the child (or letting its __del__ close it) would unregister
+# the parent's file descriptors from the epoll instance the two processes
+# share, and the parent's loop would never wake again.
+abandoned: Final[list[object]] = []

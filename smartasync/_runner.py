@@ -1,55 +1,49 @@
-"""The sync engine: how a blocking call runs a coroutine to completion.
+"""A blocking call: run a coroutine to completion for a sync caller.
 
-Two routes, chosen per call:
+This is the one entry point (`run_blocking`) between the dual callables and
+the engine.  It picks the route by what the calling thread is doing:
 
-* No loop runs in this thread (plain sync code): the coroutine runs as a task
-  on this thread's persistent loop (see `_loops`), so loop-bound objects made
-  in one call (locks, queues, connection pools) still work in the next one.
-* This thread's loop is already running (a sync helper called from async code,
-  a notebook cell, forced `sync` mode inside `asyncio.run`): that loop cannot
-  be re-entered, so the coroutine runs on the background loop thread (see
-  `_background`) while this thread blocks.
+* no loop runs here (plain sync code, a worker thread): the sync loop, driven
+  by this thread if nobody else drives it (`_engine.run_sync`);
+* another loop runs here (a sync helper inside `asyncio.run`, a notebook
+  cell without `await`, a caller under trio): the sync loop too, driven by
+  someone else while this thread waits, blocking its own loop;
+* the sync loop or a secondary loop runs here (code of a sync call making
+  another blocking call): a secondary loop (`_nested`).
 
-Both routes run the coroutine in a copy of the caller's context and copy the
-variables it set back afterwards, so a sync call has the same contextvars
-effects as a plain call or an `await`.
+And it keeps the promises that do not depend on the route: exceptions come
+out as the same object with smartasync's frames pruned from the front, a
+cross-loop error carries a note saying what happened, a loop blocked for too
+long is warned about.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
-import importlib
 import os
-import signal
+import sys
 import threading
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from . import _background, _loops
-
-# The C functions under `signal`.  The public wrappers convert handlers to and
-# from enums by catching exceptions: 1.45 us per getsignal(), against 0.04 us
-# here, and that is paid on every sync call in the main thread.
-_sigmod: Any
-try:
-    _sigmod = importlib.import_module("_signal")
-except ImportError:  # pragma: no cover - other implementations
-    _sigmod = signal
+from . import _engine, _nested
+from ._engine import close_unstarted
 
 _R = TypeVar("_R")
 
 _get_running_loop = asyncio._get_running_loop
-_get_ident = threading.get_ident
-_copy_context = contextvars.copy_context
-_getsignal: Callable[[int], object] = _sigmod.getsignal
-_setsignal: Callable[[int, object], object] = _sigmod.signal
-_SIGINT = int(signal.SIGINT)
-_default_int_handler = signal.default_int_handler
-_MISSING: Any = object()
+_modules = sys.modules
+
+# Where each route runs the coroutine, for the cross-loop note.
+_ON_SYNC_LOOP: Final = (
+    "smartasync's sync loop (one event loop that every thread's sync calls share)"
+)
+_ON_NESTED_LOOP: Final = (
+    "a secondary loop of smartasync's, because it was called from code that was itself "
+    "running on the sync loop (a nested blocking call)"
+)
 
 
 def run_blocking(
@@ -66,32 +60,40 @@ def run_blocking(
     the rule decided to run (auto mode, sync caller); then, in asyncio debug
     mode, blocking a running loop earns a warning at `frame`.
     """
+    where = _ON_SYNC_LOOP
     try:
-        return _run_blocking(coro, name, frame, implicit, source)
+        running = _get_running_loop()
+        if running is None:
+            # sniffio's thread-local is set while trio (or another library
+            # that reports itself there) runs this thread: its loop is running
+            # even though asyncio sees none, so this thread may not drive ours.
+            sniffio = _modules.get("sniffio")
+            if sniffio is None or sniffio.thread_local.name is None:
+                return _engine.run_sync(coro)
+        elif _engine.is_sync_loop(running) or _nested.owns(running):
+            where = _ON_NESTED_LOOP
+        return _run_blocking_a_loop(coro, running, name, frame, implicit, source)
     except BaseException as exc:
-        raise prune_traceback(exc)  # noqa: B904  (the same exception, re-raised)
+        close_unstarted(coro)  # interrupted before anything ran it
+        raise _explain(prune_traceback(exc), name, source, where)  # noqa: B904  (the same exception)
 
 
-def _run_blocking(
+def _run_blocking_a_loop(
     coro: Coroutine[Any, Any, _R],
+    running: asyncio.AbstractEventLoop | None,
     name: str,
     frame: FrameType | None,
     implicit: bool,
     source: object,
 ) -> _R:
-    running = _get_running_loop()
-    if running is None:
-        return run_on_thread_loop(coro)  # the name is not needed on this path
-    name = display_name(name, source)
-    if implicit and frame is not None and running.get_debug():
-        try:
-            _warn_blocked(name, frame)
-        except BaseException:  # the warning raised (-W error): nothing will run it
-            coro.close()
-            raise
-    if _get_ident() == _main_ident:
-        return _background_in_main_thread(coro, name)
-    return _background.run(coro, name, flow_back)
+    """The caller's thread runs a loop, which waits as long as the call lasts."""
+    display = display_name(name, source)
+    if implicit and frame is not None and running is not None and running.get_debug():
+        _warn_blocked(display, frame)
+    warn_hang = _HangWarning(display, frame) if _hang_after is not None else None
+    if running is not None and (_engine.is_sync_loop(running) or _nested.owns(running)):
+        return _nested.run(coro, running, warn_hang, _hang_after)
+    return _engine.run_sync(coro, False, warn_hang, _hang_after)
 
 
 def display_name(qualname: str, source: object) -> str:
@@ -105,146 +107,99 @@ def display_name(qualname: str, source: object) -> str:
     return f"{owner.__qualname__}.{qualname.rpartition('.')[2]}"
 
 
-async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) -> _R:
-    # The loop stops in the very iteration in which the coroutine finishes.  A
-    # done-callback (what run_until_complete uses) runs one iteration later:
-    # measured 3.7 us against 5.1 us for a trivial coroutine, against 6.2 us for
-    # run_until_complete itself.
-    try:
-        return await coro
-    finally:
-        loop.stop()
+# -- never a silent hang (rule 5) -----------------------------------------------------
+
+_hang_after: float | None = 10.0
 
 
-def run_on_thread_loop(coro: Coroutine[Any, Any, _R]) -> _R:
-    loop = _loops.thread_loop()
-    ctx = _copy_context()
-    task = loop.create_task(_main(coro, loop), context=ctx)
-    try:
-        if _get_ident() == _main_ident:
-            return _run_in_main_thread(loop, task)
-        _drive(loop, task)
-        return task.result()
-    finally:
-        flow_back(ctx)
+def set_hang_warning(seconds: float | None) -> None:
+    """Warn when a blocking call keeps a running event loop blocked for longer
+    than `seconds` (default 10); `None` turns the warning off.
+
+    A sync call made while its thread's event loop runs (a plain `def` helper
+    inside async code) blocks that loop until it returns.  If the coroutine
+    waits for something that only the blocked loop can do (a lock one of its
+    tasks holds, a queue it feeds), the call can never finish; the warning,
+    a `RuntimeWarning` naming the call and the blocked thread, is how you find
+    it.  It is given once per call.
+
+    Raises:
+        TypeError: `seconds` is not a number or None.
+        ValueError: `seconds` is negative or not finite.
+    """
+    global _hang_after
+    if seconds is None:
+        _hang_after = None
+        return
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"set_hang_warning() expected a number of seconds or None, got {seconds!r}")
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(
+            f"set_hang_warning() expected a finite number of seconds >= 0 "
+            f"(or None to turn the warning off), got {seconds!r}"
+        )
+    _hang_after = float(seconds)
 
 
-def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-    try:
-        # `while`, not one run_forever(): a stop() consumed elsewhere (a nested
-        # run from a finaliser, or user code calling loop.stop()) must neither
-        # end the call early nor leave it waiting.
-        while not task.done():
-            loop.run_forever()
-    except BaseException:
-        _abort(loop, task)
-        raise
+class _HangWarning:
+    """Given once, in the blocked thread, when a call has kept its loop
+    blocked for `_hang_after` seconds."""
+
+    __slots__ = ("frame", "name")
+
+    def __init__(self, name: str, frame: FrameType | None) -> None:
+        self.name = name
+        self.frame = frame
+
+    def __call__(self, job: _engine.Job) -> None:
+        name = self.name
+        thread = threading.current_thread().name
+        message = (
+            f"{name}() has kept the event loop of thread {thread!r} blocked for "
+            f"{_hang_after:g} s: it was called without `await` from sync code running on "
+            f"that loop, which waits until the call returns. If the call waits for "
+            f"something only that loop can do (a lock or a queue of one of its tasks), it "
+            f"will never finish. Call it from async code with `await {name}()` (or "
+            f"`await {name}.aio()`), or move the sync code off the loop "
+            f"(`await asyncio.to_thread(...)`)."
+        )
+        _warn_at(message, self.frame or _user_frame())
 
 
-class _SigintState:
-    """What Ctrl-C should cancel.  Only the main thread reads or writes it
-    (Python runs signal handlers in the main thread), so it needs no lock."""
-
-    __slots__ = ("hits", "loop", "task")
-
-    def __init__(self) -> None:
-        self.task: asyncio.Future[Any] | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.hits = 0
+def _user_frame() -> FrameType | None:
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and _is_ours(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
 
 
-_sigint = _SigintState()
-
-
-def _noop() -> None:
-    pass
-
-
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    # As asyncio.Runner does: the first Ctrl-C cancels the running call, so its
-    # finally / async with cleanup runs on the loop; KeyboardInterrupt is raised
-    # once the task has ended.  Raising KeyboardInterrupt here instead could
-    # land between two statements of the loop's own code and lose a callback.
-    # With no loop run to cancel (a background wait), or at the second Ctrl-C,
-    # interrupt at once.
-    state = _sigint
-    task = state.task
-    if task is None or state.hits or task.done() or state.loop is None:
-        raise KeyboardInterrupt
-    state.hits += 1
-    task.cancel()
-    state.loop.call_soon_threadsafe(_noop)  # wake a select() with a long timeout
-
-
-def _run_in_main_thread(loop: asyncio.AbstractEventLoop, task: asyncio.Task[_R]) -> _R:
-    state = _sigint
-    saved = (state.task, state.loop, state.hits)
-    # Install our handler only over Python's default one: a handler of the
-    # user's (or asyncio.Runner's) stays in charge.  Installed per call rather
-    # than once for the process, so that `signal.getsignal()` outside our calls
-    # still returns the default and asyncio.run/trio keep installing their own.
-    install = _getsignal(_SIGINT) is _default_int_handler
-    if install:
-        _setsignal(_SIGINT, _on_sigint)
-    state.task, state.loop, state.hits = task, loop, 0
-    try:
-        _drive(loop, task)
-    finally:
-        interrupted = state.hits
-        state.task, state.loop, state.hits = saved
-        if install and _getsignal(_SIGINT) is _on_sigint:
-            _setsignal(_SIGINT, _default_int_handler)
-    if interrupted and task.cancelled():
-        raise KeyboardInterrupt
-    return task.result()
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def _is_asyncio_runner_handler(handler: object) -> bool:
-    runner_method = getattr(asyncio.Runner, "_on_sigint", None)
-    return (
-        isinstance(handler, functools.partial)
-        and getattr(handler.func, "__func__", None) is runner_method is not None
+def _warn_at(message: str, frame: FrameType | None) -> None:
+    # warn_explicit at the caller's own line, with its module's registry: the
+    # default filter then shows it once per call site.
+    if frame is None:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return
+    warnings.warn_explicit(
+        message,
+        RuntimeWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=frame.f_globals.get("__name__", "<unknown>"),
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
     )
 
 
-def _background_in_main_thread(coro: Coroutine[Any, Any, _R], name: str) -> _R:
-    # The main thread is about to block on the background loop, so Ctrl-C
-    # must interrupt that wait (the background job is then cancelled and its
-    # cleanup awaited; see _background._wait).  Our own handler, installed by
-    # an outer call, raises at once while no task is set.  asyncio.Runner's
-    # handler (the call is inside asyncio.run) only cancels its main task,
-    # which cannot run while we block: it is swapped for one that raises, for
-    # the length of the wait.  Any other handler of the user's is kept.
-    state = _sigint
-    saved = state.task
-    state.task = None
-    handler = _getsignal(_SIGINT)
-    swap = _is_asyncio_runner_handler(handler)
-    if swap:
-        _setsignal(_SIGINT, _interrupt)
-    try:
-        return _background.run(coro, name, flow_back)
-    finally:
-        state.task = saved
-        if swap and _getsignal(_SIGINT) is _interrupt:
-            _setsignal(_SIGINT, handler)
+def _warn_blocked(name: str, frame: FrameType) -> None:
+    _warn_at(
+        f"{name}() blocked the running event loop: it was called without `await` "
+        f"from sync code while this thread's loop was running, so it ran to "
+        f"completion on smartasync's sync loop. Write `await {name}()` to "
+        f"keep the loop free, or `{name}.sync()` to block on purpose.",
+        frame,
+    )
 
 
-def _abort(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-    """The loop run ended with an exception: a KeyboardInterrupt or SystemExit
-    raised inside the coroutine (the task is then done), or one raised
-    elsewhere.  Make sure no task is left pending for the next call to resume."""
-    if not task.done():
-        task.cancel()
-        while not task.done():  # the coroutine's cleanup runs here
-            loop.run_forever()
-    if not task.cancelled():
-        task.exception()  # retrieved: no "exception was never retrieved" later
-
+# -- exceptions --------------------------------------------------------------------
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -265,44 +220,33 @@ def prune_traceback(exc: BaseException) -> BaseException:
     return exc
 
 
-def flow_back(ctx: contextvars.Context) -> None:
-    """Copy the context variables the coroutine set into the caller's context."""
-    # Unchanged is the common case, and cheap to see: a fresh copy shares the
-    # caller's underlying mapping, and comparing a mapping with itself is an
-    # identity check.
-    if ctx == _copy_context():
-        return
-    for var, value in ctx.items():
-        if var.get(_MISSING) is not value:
-            var.set(value)
+# What asyncio (and anyio, on asyncio) say when an object bound to one loop is
+# used from another, or after its loop was closed.
+_CROSS_LOOP_SIGNS: Final = (
+    "different event loop",
+    "attached to a different loop",
+    "event loop is closed",
+    "non-thread-safe operation",
+)
+_NOTE_MARK: Final = "smartasync: "
 
 
-def _warn_blocked(name: str, frame: FrameType) -> None:
-    # warn_explicit at the caller's own line, with its module's registry: the
-    # default filter then shows it once per call site.
-    module = frame.f_globals.get("__name__", "<unknown>")
-    registry = frame.f_globals.setdefault("__warningregistry__", {})
-    warnings.warn_explicit(
-        f"{name}() blocked the running event loop: it was called without `await` "
-        f"from sync code while this thread's loop was running, so it ran to "
-        f"completion on smartasync's background loop. Write `await {name}()` to "
-        f"keep the loop free, or `{name}.sync()` to block on purpose.",
-        RuntimeWarning,
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module=module,
-        registry=registry,
+def _explain(exc: BaseException, name: str, source: object, where: str) -> BaseException:
+    """Add a note to a cross-loop error out of a sync call (rule 6)."""
+    if not isinstance(exc, Exception):
+        return exc
+    text = str(exc).lower()
+    if not any(sign in text for sign in _CROSS_LOOP_SIGNS):
+        return exc
+    if any(note.startswith(_NOTE_MARK) for note in getattr(exc, "__notes__", ())):
+        return exc  # explained already, by a nested call
+    display = display_name(name, source)
+    exc.add_note(
+        f"{_NOTE_MARK}{display}() was called from sync code, so it ran on {where}; "
+        f"something it used (a lock, an event, a connection pool) belongs to another "
+        f"event loop, typically one where the object was first used with `await` "
+        f"(inside asyncio.run, an async test or an async framework), or to a loop that "
+        f"has since closed. Keep to one call style for this object, or enter it with "
+        f"`with` / `async with` so all of its calls run on one loop."
     )
-
-
-_main_ident = threading.main_thread().ident
-
-
-def _after_fork_in_child() -> None:
-    global _main_ident
-    _main_ident = threading.main_thread().ident
-    _sigint.task, _sigint.loop, _sigint.hits = None, None, 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    return exc

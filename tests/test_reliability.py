@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 
 from smartasync import SmartAsync, set_mode, smartasync
-from smartasync._background import running_thread_ident
-from smartasync._loops import open_loops, thread_loop
 
 from .conftest import ROOT, run_python
 
@@ -177,7 +175,7 @@ def test_threads_and_interpreter_exit_close_every_loop_cleanly() -> None:
         """
 import asyncio, threading
 from smartasync import SmartAsync
-from smartasync._loops import open_loops, thread_loop
+from smartasync._engine import sync_loop
 
 class Stream(SmartAsync):
     async def numbers(self):
@@ -203,7 +201,8 @@ def worker():
 threads = [threading.Thread(target=worker) for _ in range(4)]
 for t in threads: t.start()
 for t in threads: t.join()
-print("open loops after threads ended:", open_loops())
+loop = sync_loop()
+print("one sync loop, open after threads ended:", loop is not None and not loop.is_closed())
 
 main_stream = Stream()
 main_stream.value()
@@ -213,13 +212,13 @@ next(suspended)   # left suspended at interpreter exit
 async def amain():
     def helper():
         return Stream().value.sync()
-    return helper()   # starts the background loop thread
+    return helper()   # starts the driver thread
 print("background", asyncio.run(amain()))
 """,
         flags=CLEAN_FLAGS,
     )
     assert result.returncode == 0, result.stderr
-    assert "open loops after threads ended: 0" in result.stdout
+    assert "one sync loop, open after threads ended: True" in result.stdout
     assert_clean(result.stderr)
     assert result.stderr == ""
 
@@ -269,7 +268,7 @@ w = Who()
 parent_loop = w.loop_id()
 assert w.pid() == os.getpid()
 async def amain():
-    return (lambda: w.pid.sync())()      # background loop thread running in the parent
+    return (lambda: w.pid.sync())()      # the driver thread is running in the parent
 assert asyncio.run(amain()) == os.getpid()
 
 r, wfd = os.pipe()
@@ -300,7 +299,7 @@ print("fork ok")
     assert "fork ok" in result.stdout
 
 
-def test_background_thread_is_a_daemon_and_does_not_block_exit() -> None:
+def test_the_driver_thread_is_a_daemon_and_does_not_block_exit() -> None:
     result = run_python(
         """
 import asyncio, threading
@@ -312,13 +311,13 @@ async def main():
     return (lambda: Slow().ping.sync())()
 print(asyncio.run(main()))
 names = [t.name for t in threading.enumerate() if t.daemon]
-print("daemon background:", "smartasync-background-loop" in names)
+print("daemon driver:", "smartasync-sync-loop" in names)
 """,
         flags=CLEAN_FLAGS,
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
-    assert "pong" in result.stdout and "daemon background: True" in result.stdout
+    assert "pong" in result.stdout and "daemon driver: True" in result.stdout
     assert result.stderr == ""
 
 
@@ -335,20 +334,17 @@ class Tool(SmartAsync, mode="sync"):
     async def inner(self):
         return 1
     async def outer(self):
-        return await self.inner()
+        return self.inner() + 1      # forced sync, from code running on the sync loop
 
 async def main():
-    try:
-        return Tool().outer()
-    except RuntimeError as exc:
-        return f"RuntimeError: {exc}"
+    return Tool().outer()            # forced sync, from inside asyncio.run
 
 print(asyncio.run(main()))
 """,
         timeout=20,
     )
     assert result.returncode == 0, result.stderr
-    assert "RuntimeError" in result.stdout and "background loop" in result.stdout
+    assert result.stdout.strip() == "2"
 
 
 # -- the debug-mode warning ----------------------------------------------------------------
@@ -476,14 +472,11 @@ class ForcedCounter(Counter, mode="sync"):
 def test_eight_threads_by_a_thousand_mixed_calls() -> None:
     gc.collect()  # loops of earlier tests' ended threads close now, not mid-test
     baseline_threads = threading.active_count()
-    baseline_loops = open_loops()
     errors: list[BaseException] = []
     totals: list[int] = []
-    worker_loops: list[asyncio.AbstractEventLoop] = []
 
     def worker(seed: int) -> None:
         try:
-            worker_loops.append(thread_loop())
             counter, forced = Counter(), ForcedCounter()
             total = 0
             for i in range(1000):
@@ -515,13 +508,12 @@ def test_eight_threads_by_a_thousand_mixed_calls() -> None:
         thread.join(120)
     assert not errors, errors
     assert totals == [1000] * 8
-    # every worker thread's loop closed with its thread; the background loop
-    # thread (started by the forced-sync calls) is the one thread that stays
-    background = 1 if running_thread_ident() is not None else 0
-    assert threading.active_count() <= baseline_threads + background
-    assert len(worker_loops) == 8 and all(loop.is_closed() for loop in worker_loops)
-    # "<=": a thread left by an earlier test (an executor's worker) may end meanwhile
-    assert open_loops() <= baseline_loops
+    # The workers shared the sync loop and left nothing behind; the driver
+    # thread (started for the forced-sync calls made inside asyncio.run) is the
+    # one thread that may stay.
+    ours = [t for t in threading.enumerate() if t.name.startswith("smartasync-")]
+    assert [t.name for t in ours] in ([], ["smartasync-sync-loop"])
+    assert threading.active_count() <= baseline_threads + 1
 
 
 @pytest.mark.asyncio

@@ -1,5 +1,5 @@
-"""The sync engine: persistent per-thread loops, contextvars, exceptions,
-threads, and blocking calls made while a loop runs."""
+"""The sync engine: one persistent sync loop shared by every thread,
+contextvars, exceptions, threads, and blocking calls made while a loop runs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from smartasync import SmartAsync, set_loop_factory, smartasync
-from smartasync._loops import thread_loop
+from smartasync._engine import sync_loop
+from tests.conftest import run_python
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -81,16 +82,16 @@ def test_loop_bound_objects_survive_between_sync_calls() -> None:
     assert res.current_loop() is res.loop
 
 
-def test_each_thread_has_one_persistent_loop() -> None:
+def test_every_thread_shares_one_persistent_sync_loop() -> None:
     res = Resource()
     first = res.current_loop()
     assert res.current_loop() is first
-    assert first is thread_loop()
+    assert first is sync_loop()
     other: list[asyncio.AbstractEventLoop] = []
     worker = threading.Thread(target=lambda: other.append(res.current_loop()))
     worker.start()
     worker.join()
-    assert other[0] is not first
+    assert other[0] is first
 
 
 @pytest.mark.asyncio
@@ -119,13 +120,13 @@ def test_asyncio_run_works_before_and_after_sync_calls() -> None:
     assert res.put_and_get(9) == 9
 
 
-def test_the_coroutine_runs_in_a_task_of_the_thread_loop() -> None:
+def test_the_coroutine_runs_in_a_task_of_the_sync_loop() -> None:
     @smartasync
     async def inspect_task() -> tuple[bool, bool]:
         task = asyncio.current_task()
         async with asyncio.timeout(5):
             await asyncio.sleep(0)
-        return task is not None, asyncio.get_running_loop() is thread_loop()
+        return task is not None, asyncio.get_running_loop() is sync_loop()
 
     assert inspect_task() == (True, True)
 
@@ -334,15 +335,34 @@ async def test_queues_events_and_streams_of_the_blocked_loop_fail_clearly(
 
 
 @pytest.mark.asyncio
-async def test_a_blocking_call_from_the_background_loop_raises_instead_of_hanging() -> None:
+async def test_a_nested_blocking_call_inside_a_loop_runs_on_a_secondary_loop() -> None:
+    class Tool(SmartAsync, mode="sync"):
+        async def inner(self) -> asyncio.AbstractEventLoop:
+            return asyncio.get_running_loop()
+
+        async def outer(self) -> tuple[asyncio.AbstractEventLoop, asyncio.AbstractEventLoop]:
+            # Forced sync from inside the sync loop: the sync loop is blocked
+            # by this very call, so the inner one runs on a secondary loop.
+            inner = self.inner()
+            return asyncio.get_running_loop(), inner  # type: ignore[return-value]
+
+    result: Any = Tool().outer()  # mode is run-time only: a value, in async code
+    outer_loop, inner_loop = result
+    assert outer_loop is sync_loop()
+    assert inner_loop is not outer_loop
+    assert inner_loop is not asyncio.get_running_loop()
+
+
+@pytest.mark.asyncio
+async def test_awaiting_a_forced_sync_call_says_what_it_got() -> None:
     class Tool(SmartAsync, mode="sync"):
         async def inner(self) -> int:
             return 1
 
         async def outer(self) -> int:
-            return await self.inner()  # forced sync: would block the loop it runs on
+            return await self.inner()  # forced sync: a value, not an awaitable
 
-    with pytest.raises(RuntimeError, match="background loop"):
+    with pytest.raises(TypeError, match="await"):
         Tool().outer()  # type: ignore[unused-coroutine]  # mode is run-time only
 
 
@@ -361,24 +381,36 @@ def test_forced_sync_inside_a_sync_call_still_works() -> None:
 # -- the loop factory ----------------------------------------------------------------
 
 
-def test_loop_factory_is_used_for_new_loops() -> None:
-    made: list[asyncio.AbstractEventLoop] = []
+def test_loop_factory_makes_the_sync_loop_and_the_secondary_loops() -> None:
+    # A fresh interpreter: the factory applies to loops made after it is set,
+    # and this process's sync loop exists already.
+    result = run_python(
+        """
+import asyncio, threading
+from smartasync import SmartAsync, set_loop_factory
 
-    def factory() -> asyncio.AbstractEventLoop:
-        loop = asyncio.new_event_loop()
-        made.append(loop)
-        return loop
+made = []
+def factory():
+    loop = asyncio.new_event_loop()
+    made.append(loop)
+    return loop
+set_loop_factory(factory)
 
-    set_loop_factory(factory)
-    try:
-        seen: list[asyncio.AbstractEventLoop] = []
-        worker = threading.Thread(target=lambda: seen.append(Resource().current_loop()))
-        worker.start()
-        worker.join()
-        assert seen == made
-        assert made[0].is_closed()  # closed when its thread ended
-    finally:
-        set_loop_factory(None)
+class Res(SmartAsync):
+    async def loop(self):
+        return asyncio.get_running_loop()
+    async def nested(self):
+        return (lambda: self.loop())()     # a blocking call from the sync loop
+
+seen = []
+worker = threading.Thread(target=lambda: seen.append(Res().loop()))
+worker.start(); worker.join()
+inner = Res().nested()
+print(seen[0] is made[0], inner is made[1], len(made))
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "2"]
 
 
 def test_loop_factory_rejects_a_non_callable() -> None:
