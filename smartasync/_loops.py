@@ -86,7 +86,7 @@ def _shutdown_default_executor(loop: asyncio.AbstractEventLoop) -> None:
     # being closed, so joining it right here loses nothing.  The attribute is
     # asyncio's own (BaseEventLoop); a loop without it (uvloop) gets the
     # coroutine, which is fine outside interpreter exit.
-    executor: Executor | None | object = getattr(loop, "_default_executor", _NO_ATTRIBUTE)
+    executor: Executor | object | None = getattr(loop, "_default_executor", _NO_ATTRIBUTE)
     if executor is _NO_ATTRIBUTE:
         loop.run_until_complete(loop.shutdown_default_executor())
     elif isinstance(executor, Executor):

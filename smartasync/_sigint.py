@@ -53,16 +53,26 @@ class _State:
     """Only the main thread reads or writes it (Python runs signal handlers in
     the main thread), so it needs no lock."""
 
-    __slots__ = ("cancel", "hits")
+    __slots__ = ("hits", "target")
 
     def __init__(self) -> None:
         self.hits = 0
-        # Asks the call in progress to cancel its coroutine; None until the
-        # call has something to cancel (a hit before that is only counted).
-        self.cancel: Callable[[], object] | None = None
+        # What the call in progress would cancel (a task or a job, given to
+        # `cancel`); None until the call has something to cancel (a hit
+        # before that is only counted, and the call looks at the count).
+        self.target: object = None
 
 
 state = _State()
+
+
+def _unset(target: Any) -> None:
+    raise RuntimeError("smartasync._engine did not set smartasync._sigint.cancel")
+
+
+# Set by the engine (which imports this module): asks the loop that runs a
+# task or job to cancel it.
+cancel: Callable[[Any], object] = _unset
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -70,15 +80,15 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     st.hits += 1
     if st.hits > 1:
         raise KeyboardInterrupt  # the second Ctrl-C: stop waiting for cleanup
-    cancel = st.cancel
-    if cancel is not None:
+    target = st.target
+    if target is not None:
         try:
-            cancel()
+            cancel(target)
         except RuntimeError:  # the loop was closed under the call: nothing to cancel
             pass
 
 
-Saved = tuple[object, int, "Callable[[], object] | None"]
+Saved = tuple[object, int, object]
 
 
 def install() -> Saved | None:
@@ -92,8 +102,8 @@ def install() -> Saved | None:
         if not _is_asyncio_runner_handler(handler):
             return None
     st = state
-    saved = (handler, st.hits, st.cancel)
-    st.hits, st.cancel = 0, None
+    saved = (handler, st.hits, st.target)
+    st.hits, st.target = 0, None
     _setsignal(_SIGINT, _on_sigint)
     return saved
 
@@ -102,7 +112,7 @@ def restore(saved: Saved) -> int:
     """Give Ctrl-C back; returns how many times it was pressed meanwhile."""
     st = state
     hits = st.hits
-    st.hits, st.cancel = saved[1], saved[2]
+    st.hits, st.target = saved[1], saved[2]
     if _getsignal(_SIGINT) is _on_sigint:
         _setsignal(_SIGINT, saved[0])
     return hits
@@ -122,7 +132,7 @@ main_ident = threading.main_thread().ident
 def _after_fork_in_child() -> None:
     global main_ident
     main_ident = threading.main_thread().ident
-    state.hits, state.cancel = 0, None
+    state.hits, state.target = 0, None
 
 
 if hasattr(os, "register_at_fork"):
