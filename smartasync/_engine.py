@@ -212,12 +212,18 @@ class _State:
         "driver_wake",
         "loop",
         "pending",
+        "token",
         "waiting",
     )
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
-        # Who drives the loop now: a thread ident, _DRIVER_THREAD, or None.
+        # Held by whoever drives the loop.  Taken with a non-blocking acquire
+        # by an uncontended caller (the leader), and passed on without being
+        # released to a promoted caller or the driver thread.
+        self.token = threading.Lock()
+        # Who drives, when it was passed on (a promoted caller's ident, or
+        # _DRIVER_THREAD); None while a leader or nobody drives.
         self.driver: int | None = None
         # Jobs handed to the loop and not finished yet.
         self.pending = 0
@@ -230,6 +236,8 @@ class _State:
         self.driver_signalled = False
 
 
+# Guards `_State` for everything but the leader's fast path, which touches
+# only the token and reads `pending` (see `run_sync`).
 _lock = threading.Lock()
 _state = _State()
 
@@ -254,22 +262,18 @@ def run_sync(
     inside it); it then waits, and `warn_hang` runs if it waits longer than
     `after` seconds (see `wait`)."""
     state = _state
+    token = state.token
     lead = False
-    # `lead` is set right after `driver`, with no call in between where
-    # Python could run a signal handler, and the `finally` gives the loop
-    # back: a Ctrl-C landing anywhere here can never leave the loop owned by
-    # a thread that has stopped driving it (everything would hang).
+    # `lead` is set right after the token is taken, with no call in between
+    # where Python could run a signal handler, and the `finally` gives the
+    # token back: a Ctrl-C landing anywhere here can never leave the loop
+    # owned by a thread that has stopped driving it (everything would hang).
     try:
-        with _lock:
-            if state.driver is None and can_drive:
-                state.driver = ident = _get_ident()
-                lead = True
-                loop = state.loop or _new_sync_loop()
-            else:
-                job = _submit(coro, can_drive)
-        if lead:
-            if ident == _sigint.main_ident:
-                return _lead_main(loop, coro)
+        if can_drive and token.acquire(False):
+            lead = True
+            if _get_ident() == _sigint.main_ident:
+                return _lead_main(coro)
+            loop = state.loop or _first_sync_loop()
             # This is the hot path of every uncontended sync call outside the
             # main thread: kept flat on purpose (each Python call is ~0.05 us).
             ctx = _copy_context()
@@ -281,12 +285,34 @@ def run_sync(
                 flow_back(ctx)
     finally:
         if lead:
-            with _lock:
-                if state.pending:
-                    _pass_on()
-                else:
-                    state.driver = None
-    return wait(job, warn_hang, after)  # type: ignore[no-any-return]
+            # Release first, then look: a follower registers first, then
+            # tries the token.  Whatever the interleaving, either it gets the
+            # token or this thread sees it pending (under the GIL, reads and
+            # writes are seen in order).
+            token.release()
+            if state.pending and token.acquire(False):
+                _hand_off()
+    saved = take_ctrl_c()
+    try:
+        with _lock:
+            job = _submit(coro, can_drive)
+    except BaseException:
+        if saved is not None:
+            _sigint.restore(saved)
+        raise
+    return wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
+
+
+def take_ctrl_c() -> _sigint.Saved | None:
+    """In the main thread, defer Ctrl-C (see `_sigint`) from before a job is
+    made until `wait` is done with it: a KeyboardInterrupt between the two
+    would leave a job running that nobody waits for."""
+    return _sigint.install() if _get_ident() == _sigint.main_ident else None
+
+
+def _first_sync_loop() -> asyncio.AbstractEventLoop:
+    with _lock:
+        return _state.loop or _new_sync_loop()
 
 
 def _create_task(
@@ -304,25 +330,27 @@ def _create_task(
             raise
     main.close()
     with _lock:
-        loop = _new_sync_loop()
+        if _state.loop is loop:
+            _new_sync_loop()
+        loop = _state.loop  # type: ignore[assignment]
     return loop.create_task(_main(coro, loop), context=ctx)
 
 
 def _new_sync_loop() -> asyncio.AbstractEventLoop:
-    """Make the sync loop (under `_lock`, with no job pending on the old one)."""
+    """Make the sync loop (under `_lock`)."""
     loop = _state.loop = _loops.new_loop()
     return loop
 
 
 def _submit(coro: Coroutine[Any, Any, Any], drivable: bool) -> Job:
-    """Hand `coro` to the sync loop (under `_lock`); make sure someone drives it."""
+    """Hand `coro` to the sync loop (under `_lock`), then make sure someone
+    drives it: if nobody holds the token now, this caller takes it, and
+    drives itself (promoted at once) or has the driver thread drive."""
     state = _state
     loop = state.loop
-    if state.driver is None:
-        if loop is None or loop.is_closed():
-            loop = _new_sync_loop()
-        _wake_driver_thread()  # a caller that cannot drive: the driver thread will
-    assert loop is not None
+    if loop is None or loop.is_closed():
+        # Nobody can be running a closed loop, so no job is pending on it.
+        loop = _new_sync_loop()
     job = Job(coro, loop, _finish, drivable)
     try:
         loop.call_soon_threadsafe(job.start)
@@ -334,6 +362,11 @@ def _submit(coro: Coroutine[Any, Any, Any], drivable: bool) -> Job:
     state.pending += 1
     if drivable:
         state.waiting[job] = None
+    if state.token.acquire(False):  # nobody drives: this caller sees to it
+        if drivable:
+            _promote(job)
+        else:
+            _wake_driver_thread()
     return job
 
 
@@ -354,26 +387,31 @@ def _finish(job: Job) -> None:
 
 
 def _hand_off() -> None:
-    """The driver is done with the loop: pass it on, or leave it free."""
+    """The token holder is done with the loop: pass it on, or release it."""
     with _lock:
         if _state.pending:
             _pass_on()
         else:
             _state.driver = None
+            _state.token.release()
 
 
 def _pass_on() -> None:
-    """Jobs are pending and the driver leaves (under `_lock`): promote a caller
-    that can drive, or else wake the driver thread."""
-    state = _state
-    if state.waiting:
-        job = next(iter(state.waiting))
-        del state.waiting[job]
-        state.driver = job.ident
-        job.promoted = True
-        job.signal()
+    """Jobs are pending and the token is held by a thread that will not drive
+    (under `_lock`): promote a caller that can drive, or else wake the driver
+    thread.  The token goes with it, never released in between."""
+    if _state.waiting:
+        _promote(next(iter(_state.waiting)))
     else:  # only callers that cannot drive are waiting
         _wake_driver_thread()
+
+
+def _promote(job: Job) -> None:
+    """Make `job`'s caller the driver (under `_lock`, with the token held)."""
+    del _state.waiting[job]
+    _state.driver = job.ident
+    job.promoted = True
+    job.signal()
 
 
 def _wake_driver_thread() -> None:
@@ -406,9 +444,9 @@ def _driver_thread_main() -> None:
                 loop.run_forever()
         except BaseException:  # a callback raised out of the loop; the jobs go on
             pass
-        # Leave the loop free, promote a waiting caller that can drive, or,
-        # if callers that cannot drive arrived meanwhile, wake this thread
-        # again (its wake lock is then released already).
+        # Release the token, promote a waiting caller that can drive, or, if
+        # callers that cannot drive arrived meanwhile, wake this thread again
+        # (its wake lock is then released already).
         _hand_off()
 
 
@@ -423,15 +461,15 @@ async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) 
         loop.stop()
 
 
-def _lead_main(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _R]) -> _R:
+def _lead_main(coro: Coroutine[Any, Any, _R]) -> _R:
     """The leader's run in the main thread, with Ctrl-C taken over *before*
-    the task exists: no instant is left where KeyboardInterrupt could strand a
-    task that the next driver would then run to completion behind the
-    caller's back."""
+    the task (or the first loop) exists: no instant is left where
+    KeyboardInterrupt could strand a task that the next driver would then run
+    to completion behind the caller's back, or a half-made loop."""
     ctx = _copy_context()
     saved = _sigint.install()
     try:
-        task = _create_task(loop, coro, ctx)
+        task = _create_task(_state.loop or _first_sync_loop(), coro, ctx)
         if saved is not None:
             st = _sigint.state
             st.target = task
@@ -512,11 +550,16 @@ def hard_interrupt() -> bool:
 # -- waiting for a job ------------------------------------------------------------
 
 
-def wait(job: Job, warn_hang: WarnHang | None, after: float | None = None) -> Any:
+def wait(
+    job: Job,
+    saved: _sigint.Saved | None,
+    warn_hang: WarnHang | None,
+    after: float | None = None,
+) -> Any:
     """Wait for `job` in its caller's thread and return its outcome; drive the
-    sync loop meanwhile if the job is promoted.  `warn_hang(job)` runs once if
-    the job is still running `after` seconds on."""
-    saved = _sigint.install() if job.ident == _sigint.main_ident else None
+    sync loop meanwhile if the job is promoted.  `saved` is what
+    `take_ctrl_c()` returned before the job was made.  `warn_hang(job)` runs
+    once if the job is still running `after` seconds on."""
     if saved is not None:
         st = _sigint.state
         st.target = job
@@ -599,16 +642,13 @@ def _after_fork_in_child() -> None:
 def _close_at_exit() -> None:
     # A loop still driven (by a daemon thread mid-call) is left as it is:
     # closing it under that call would fail it with "Event loop is closed".
-    with _lock:
-        loop = _state.loop
-        if loop is None or _state.driver is not None:
-            return
-        _state.driver = _get_ident()
+    state = _state
+    loop = state.loop
+    if loop is None or not state.token.acquire(False):
+        return
     try:
         _loops.close_loop(loop)
     finally:
-        with _lock:
-            _state.loop = None
         _hand_off()
 
 

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _engine, _loops
+from . import _engine, _loops, _sigint
 
 _R = TypeVar("_R")
 
@@ -78,6 +78,23 @@ def run(
 ) -> _R:
     """Run `coro` on a secondary loop that is not blocked, while this thread
     (whose running loop is `running`) waits."""
+    saved = _engine.take_ctrl_c()
+    try:
+        job, own = _submit(coro, running)
+    except BaseException:
+        if saved is not None:
+            _sigint.restore(saved)
+        raise
+    try:
+        return _engine.wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
+    finally:
+        if own is not None:
+            own.blocked = False
+
+
+def _submit(
+    coro: Coroutine[Any, Any, Any], running: asyncio.AbstractEventLoop
+) -> tuple[_engine.Job, _LoopThread | None]:
     with _lock:
         own = None
         target = None
@@ -93,11 +110,7 @@ def run(
         target.loop.call_soon_threadsafe(job.start)
         if own is not None:
             own.blocked = True
-    try:
-        return _engine.wait(job, warn_hang, after)  # type: ignore[no-any-return]
-    finally:
-        if own is not None:
-            own.blocked = False
+    return job, own
 
 
 def _finish(job: _engine.Job) -> None:
