@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -108,7 +109,40 @@ def build_smart(sa: Any) -> dict[str, Any]:
     async def smart_f(x: int) -> int:
         return x + 1
 
-    return {"Smart": Smart, "Based": Based, "smart_f": smart_f}
+    @sa.smartasync
+    class Held:
+        """An object whose `hold()` keeps a sync call running (and so the
+        loop it runs on driven by the calling thread) until `release()`."""
+
+        def __init__(self) -> None:
+            self.holding = threading.Event()
+            self._loop: asyncio.AbstractEventLoop | None = None
+            self._released: asyncio.Event | None = None
+
+        async def m(self, x: int) -> int:
+            return x + 1
+
+        async def where(self) -> int:
+            """The thread that runs the call."""
+            return threading.get_ident()
+
+        async def hold(self, limit: float) -> None:
+            self._loop = asyncio.get_running_loop()
+            self._released = asyncio.Event()
+            self.holding.set()
+            async with asyncio.timeout(limit):
+                await self._released.wait()
+
+        async def release(self) -> None:
+            # On a shared sync loop this call runs on the held loop; with
+            # per-thread loops it does not, and must cross threads safely.
+            assert self._loop is not None and self._released is not None
+            if asyncio.get_running_loop() is self._loop:
+                self._released.set()
+            else:
+                self._loop.call_soon_threadsafe(self._released.set)
+
+    return {"Smart": Smart, "Based": Based, "smart_f": smart_f, "Held": Held}
 
 
 def helper_m(obj: Any) -> Any:

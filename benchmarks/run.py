@@ -4,7 +4,8 @@ in the same process and the same run.
     python benchmarks/run.py            # full run, ~1-2 minutes
     python benchmarks/run.py --quick    # a few seconds; what CI runs
 
-Prints one Markdown table per scenario and writes JSON (default
+Prints one Markdown table per scenario, the memory and thread figures and
+the targets of the issues, and writes JSON (default
 benchmarks/results/latest.json).  Figures are the best of several interleaved
 rounds; `noise` is how far the median round was above the best one.  Only the
 ratios mean anything across machines.
@@ -18,6 +19,7 @@ import concurrent.futures
 import datetime
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -36,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import _targets  # noqa: E402
+from _growth import churn_table, growth_table, memory_growth, thread_churn  # noqa: E402
 from _peers import Peer, peers  # noqa: E402
 from _subjects import (  # noqa: E402
     PassThrough,
@@ -49,10 +53,24 @@ from _subjects import (  # noqa: E402
     helper_s,
     raw_f,
 )
+from _targets import (  # noqa: E402
+    ARUN,
+    BARE_LOOP_THREAD,
+    BASELINE,
+    HANDED_OVER,
+    KEPT,
+    METHODS,
+    RAW_AWAIT,
+    SMART,
+    TEAM,
+    TEAM_BARE,
+    TEAM_KEPT,
+    TEAM_SHARED,
+)
+from _threads import Holder, Team, batch_timer  # noqa: E402
 from _timing import UNROLL, Sample, Timer, calibrate, compile_timer, run_rounds  # noqa: E402
 
 SCHEMA = 1
-METHODS = 20  # methods in the decorated class
 
 
 @dataclass
@@ -79,6 +97,11 @@ class Group:
     floors: list[str]
     rows: list[Row]
     unit_note: str = "µs per call"
+    column: str = "µs"  # the heading of the figures' column
+    # Called in the measured thread once the namespace exists: adds to it, and
+    # appends to ns["closers"] what must be undone (run in reverse order).
+    setup: Callable[[dict[str, Any]], None] | None = None
+    # What the run found out besides timings (printed under the table).
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -100,10 +123,13 @@ class _BackgroundLoop:
         self.loop.close()
 
 
-def make_namespace(sa: Any, smart: dict[str, Any], group: Group) -> dict[str, Any]:
+def make_namespace(
+    sa: Any, smart: dict[str, Any], group: Group, baseline: dict[str, Any] | None
+) -> dict[str, Any]:
     sync_smart = smart["Smart"]()
     sa.set_mode(sync_smart, "sync")
     ns: dict[str, Any] = {
+        "closers": [],
         "asyncio": asyncio,
         "drive": drive,
         "raw": Raw(),
@@ -120,6 +146,8 @@ def make_namespace(sa: Any, smart: dict[str, Any], group: Group) -> dict[str, An
         "rcts": asyncio.run_coroutine_threadsafe,
         "loop": asyncio.new_event_loop(),  # the kept loop (floor), or the loop async cases run on
     }
+    if baseline is not None:
+        ns["base_smart"] = baseline["Smart"]()
     if group.kind == "sync":
         ns["runner"] = asyncio.Runner()
     if group.kind == "inloop":
@@ -129,6 +157,8 @@ def make_namespace(sa: Any, smart: dict[str, Any], group: Group) -> dict[str, An
 
 
 def close_namespace(ns: dict[str, Any]) -> None:
+    for close in reversed(ns["closers"]):
+        close()
     if "runner" in ns:
         ns["runner"].close()
     if "bg" in ns:
@@ -140,17 +170,15 @@ def close_namespace(ns: dict[str, Any]) -> None:
 # Scenarios.
 
 
-def sync_rows(meth: str, peer_list: list[Peer]) -> list[Row]:
+def sync_rows(meth: str, peer_list: list[Peer], baseline: bool) -> list[Row]:
     rows = [
-        Row(
-            "kept loop: loop.run_until_complete(coro)",
-            "floor",
-            f"loop.run_until_complete(raw.{meth}(1))",
-        ),
+        Row(KEPT, "floor", f"loop.run_until_complete(raw.{meth}(1))"),
         Row("hand-driven coro.send(None)", "floor", f"drive(raw.{meth}(1))"),
-        Row("asyncio.run(coro) per call", "floor", f"asyncio.run(raw.{meth}(1))"),
+        Row(ARUN, "floor", f"asyncio.run(raw.{meth}(1))"),
         Row("asyncio.Runner.run(coro), kept runner", "floor", f"runner.run(raw.{meth}(1))"),
-        Row("smartasync obj.m(x), @smartasync class", "smartasync", f"smart.{meth}(1)"),
+        Row(SMART, "smartasync", f"smart.{meth}(1)"),
+        # Next to the subject in every round: the two differ by fractions of a µs.
+        *([Row(BASELINE, "baseline", f"base_smart.{meth}(1)")] if baseline else []),
         Row("smartasync obj.m(x), SmartAsync base", "smartasync", f"based.{meth}(1)"),
         Row("smartasync obj.m.sync(x)", "smartasync", f"smart.{meth}.sync(1)"),
     ]
@@ -280,11 +308,13 @@ def first_use_timer(
     return factory
 
 
-def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
+def groups(
+    sa: Any, smart: dict[str, Any], peer_list: list[Peer], quick: bool, baseline: bool
+) -> list[Group]:
     sync_floors = [
-        "kept loop: loop.run_until_complete(coro)",
+        KEPT,
         "hand-driven coro.send(None)",
-        "asyncio.run(coro) per call",
+        ARUN,
         "asyncio.Runner.run(coro), kept runner",
     ]
     found = []
@@ -297,7 +327,7 @@ def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
                     thread,
                     "sync",
                     sync_floors,
-                    sync_rows(meth, peer_list),
+                    sync_rows(meth, peer_list, baseline),
                 )
             )
     found.append(
@@ -306,13 +336,13 @@ def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
             "Async call overhead: `await obj.m(x)` inside a coroutine (trivial coroutine)",
             "main",
             "async",
-            ["raw await raw.m(x)", "pass-through wrapper (*args, **kwargs)"],
+            [RAW_AWAIT, "pass-through wrapper (*args, **kwargs)"],
             [
-                Row("raw await raw.m(x)", "floor", "raw.m(1)"),
+                Row(RAW_AWAIT, "floor", "raw.m(1)"),
                 Row("pass-through wrapper (*args, **kwargs)", "floor", "pt.m(1)"),
                 Row("pass-through wrapper, exact signature", "floor", "ptx.m(1)"),
                 Row("raw module-level await raw_f(x)", "floor", "raw_f(1)"),
-                Row("smartasync obj.m(x), @smartasync class", "smartasync", "smart.m(1)"),
+                Row(SMART, "smartasync", "smart.m(1)"),
                 Row("smartasync obj.m(x), SmartAsync base", "smartasync", "based.m(1)"),
                 Row("smartasync obj.m.aio(x)", "smartasync", "smart.m.aio(1)"),
                 Row("smartasync f(x), module-level function", "smartasync", "smart_f(1)"),
@@ -326,13 +356,9 @@ def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
             "Blocking call while this thread's loop runs (trivial coroutine)",
             "main",
             "inloop",
-            ["bare loop thread: run_coroutine_threadsafe(...).result()"],
+            [BARE_LOOP_THREAD],
             [
-                Row(
-                    "bare loop thread: run_coroutine_threadsafe(...).result()",
-                    "floor",
-                    "rcts(raw.m(1), bg_loop).result()",
-                ),
+                Row(BARE_LOOP_THREAD, "floor", "rcts(raw.m(1), bg_loop).result()"),
                 Row("smartasync obj.m.sync(x)", "smartasync", "smart.m.sync(1)"),
                 Row(
                     "smartasync obj.m(x), instance in 'sync' mode", "smartasync", "sync_smart.m(1)"
@@ -344,6 +370,8 @@ def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
             ],
         )
     )
+    found.append(handover_group(smart))
+    found.append(team_group(100 if quick else 2000))
     found.append(
         Group(
             "decoration",
@@ -353,9 +381,92 @@ def groups(sa: Any, peer_list: list[Peer]) -> list[Group]:
             [f"plain class, {METHODS} async methods"],
             decoration_rows(sa, peer_list),
             unit_note="µs per class",
+            column="µs/class",
         )
     )
     return found
+
+
+def handover_group(smart: dict[str, Any]) -> Group:
+    """Sync calls from this thread while another thread is inside a long sync
+    call: with one sync loop per process they are handed to the loop that
+    thread drives (see _threads.Holder)."""
+    group = Group(
+        "sync_handover",
+        "Sync call while another thread drives the sync loop (trivial coroutine, main thread)",
+        "main",
+        "sync",
+        [BARE_LOOP_THREAD, KEPT],
+        [
+            Row(BARE_LOOP_THREAD, "floor", "rcts(raw.m(1), bg_loop).result()"),
+            Row(KEPT, "floor", "loop.run_until_complete(raw.m(1))"),
+            Row(HANDED_OVER, "smartasync", "held.m(1)"),
+            Row("smartasync obj.m(x), another instance", "smartasync", "smart.m(1)"),
+            Row("smartasync obj.m.sync(x), the holder's instance", "smartasync", "held.m.sync(1)"),
+        ],
+    )
+
+    def setup(ns: dict[str, Any]) -> None:
+        bg = _BackgroundLoop()
+        ns["closers"].append(bg.close)
+        ns["bg_loop"] = bg.loop
+        holder = Holder(smart["Held"]())
+        ns["closers"].append(holder.close)
+        ns["held"] = holder.held
+        group.extra["sync_calls_from_this_thread"] = holder.ran_in()
+
+    group.setup = setup
+    return group
+
+
+def team_group(calls: int) -> Group:
+    """TEAM threads each making `calls` sync calls, all at once, timed by the
+    wall clock of the whole batch (see _threads.Team)."""
+    group = Group(
+        "threads_shared",
+        f"{TEAM} threads x {calls:,} sync calls at once (trivial coroutine), "
+        "wall clock of the batch per call",
+        "main",
+        "custom",
+        [TEAM_KEPT, TEAM_BARE],
+        [],
+        unit_note="µs of batch wall clock per call",
+        column="µs (wall)",
+    )
+
+    def private(ns: dict[str, Any], index: int) -> dict[str, Any]:
+        loop = asyncio.new_event_loop()  # made in team thread `index`
+        ns["closers"].append(loop.close)
+        return {"raw": ns["raw"], "loop": loop}
+
+    def shared(ns: dict[str, Any], index: int) -> dict[str, Any]:
+        return ns
+
+    def case(
+        name: str, role: str, stmt: str, scope: Callable[[dict[str, Any], int], dict[str, Any]]
+    ) -> Row:
+        def factory(ns: dict[str, Any]) -> Timer:
+            return batch_timer(ns["team"], stmt, lambda index: scope(ns, index), calls)
+
+        return Row(name, role, stmt, make_timer=factory, calls_per_loop=TEAM * calls)
+
+    group.rows = [
+        case(TEAM_KEPT, "floor", "loop.run_until_complete(raw.m(1))", private),
+        case(TEAM_BARE, "floor", "rcts(raw.m(1), bg_loop).result()", shared),
+        case(TEAM_SHARED, "smartasync", "smart.m(1)", shared),
+    ]
+
+    def setup(ns: dict[str, Any]) -> None:
+        bg = _BackgroundLoop()
+        ns["closers"].append(bg.close)
+        ns["bg_loop"] = bg.loop
+        team = Team(TEAM)
+        ns["closers"].append(team.close)
+        ns["team"] = team
+        group.extra["calls_per_thread"] = calls
+
+    group.setup = setup
+    return group
 
 
 # --------------------------------------------------------------------------
@@ -417,12 +528,16 @@ def run_group(
     group: Group,
     sa: Any,
     smart: dict[str, Any],
+    baseline: dict[str, Any] | None,
     execute: Callable[[Callable[[], Any]], Any],
     rounds: int,
     target: float,
 ) -> None:
-    ns: dict[str, Any] = execute(lambda: make_namespace(sa, smart, group))
+    ns: dict[str, Any] = execute(lambda: make_namespace(sa, smart, group, baseline))
     try:
+        if group.setup is not None:
+            setup = group.setup
+            execute(lambda: setup(ns))
         ns.update(execute(lambda: build_peer_namespace(group.rows)))
         live: list[Row] = []
         timers: list[Timer] = []
@@ -517,6 +632,64 @@ def memory(sa: Any) -> dict[str, Any]:
     return results
 
 
+def memory_table(results: dict[str, Any]) -> str:
+    lines = [
+        "### Memory per instance (tracemalloc, bytes)",
+        "",
+        "| class | per instance | added by calls | added by set_mode "
+        "| new instance once set_mode was used |",
+        "|---|---|---|---|---|",
+    ]
+    for name, item in results.items():
+        lines.append(
+            f"| {name} | {item['bytes_per_instance']:.1f} | {item['bytes_added_by_calls']:.1f} "
+            f"| {item['bytes_added_by_set_mode']:.1f} "
+            f"| {item['bytes_per_instance_after_set_mode_on_class']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class Section:
+    """A part of the run that is not timed in rounds: `run()` returns its
+    figures (report[key] in the JSON), `show` makes its Markdown."""
+
+    key: str
+    run: Callable[[], dict[str, Any]]
+    show: Callable[[dict[str, Any]], str]
+
+
+def sections(sa: Any, smart: dict[str, Any], quick: bool) -> list[Section]:
+    calls = 20_000 if quick else 1_000_000
+    threads = 500 if quick else 10_000
+    return [
+        Section("memory", lambda: memory(sa), memory_table),
+        Section(
+            "memory_growth",
+            lambda: memory_growth(smart["Smart"](), calls, samples=5 if quick else 10),
+            growth_table,
+        ),
+        Section("thread_churn", lambda: thread_churn(smart["Smart"](), threads), churn_table),
+    ]
+
+
+def load_baseline(path: Path) -> Any:
+    """The smartasync package in `path` (as --pkg takes it), imported under
+    another name so that it runs beside the one measured."""
+    init = path.resolve() / "smartasync" / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--baseline: no smartasync package in {path} (expected {init})")
+    name = "smartasync_baseline"
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(init.parent)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 # --------------------------------------------------------------------------
 # Reporting.
 
@@ -562,7 +735,7 @@ def fmt_us(value: float) -> str:
 def table(group: Group, report: dict[str, Any]) -> str:
     floors = [f for f in group.floors if any(r.name == f and r.sample for r in group.rows)]
     short = {name: f"F{i + 1}" for i, name in enumerate(floors)}
-    head = ["case", "µs" if group.unit_note == "µs per call" else "µs/class", "noise"]
+    head = ["case", group.column, "noise"]
     head += [f"x {short[f]}" for f in floors]
     lines = [f"### {group.title}", ""]
     lines += ["Floors: " + "; ".join(f"{short[f]} = {f}" for f in floors), ""]
@@ -588,97 +761,9 @@ def table(group: Group, report: dict[str, Any]) -> str:
         cells = [name, fmt_us(entry["best_us"]), f"{entry['noise'] * 100:.0f}%"]
         cells += [f"{entry['ratios'].get(f, float('nan')):.2f}" for f in floors]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    for key, value in group.extra.items():
+        lines += ["", f"{key.replace('_', ' ').capitalize()}: {value}"]
     return "\n".join(lines)
-
-
-def find(report: dict[str, Any], group: str, name: str) -> dict[str, Any] | None:
-    for entry in report["groups"].get(group, {}).get("rows", []):
-        if entry["name"] == name and entry.get("best_us") is not None:
-            found: dict[str, Any] = entry
-            return found
-    return None
-
-
-def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 6's targets, evaluated on this run (None where not measured)."""
-    out: list[dict[str, Any]] = []
-
-    medians: dict[str, float | None] = {}
-
-    def ratio(group: str, name: str, floor: str) -> float | None:
-        entry = find(report, group, name)
-        base = find(report, group, floor)
-        if entry is None or base is None:
-            return None
-        value: float = entry["ratios"][floor]
-        # The same ratio from the median rounds: far from the best-round one
-        # when the case is noisy (bimodal thread wake-ups, say).
-        medians[f"{group}/{name}/{floor}"] = entry["median_us"] / base["median_us"]
-        return value
-
-    def add(what: str, value: float | None, limit: float, higher_is_better: bool = False) -> None:
-        met = None if value is None else (value >= limit if higher_is_better else value <= limit)
-        median = medians.pop(next(iter(medians)), None) if medians else None
-        if median is not None and higher_is_better:
-            median = 1 / median
-        out.append(
-            {
-                "target": what,
-                "value": value,
-                "value_from_medians": median,
-                "limit": limit,
-                "comparison": ">=" if higher_is_better else "<=",
-                "met": met,
-            }
-        )
-
-    kept = "kept loop: loop.run_until_complete(coro)"
-    arun = "asyncio.run(coro) per call"
-    smart = "smartasync obj.m(x), @smartasync class"
-    add(
-        "sync trivial, main thread: x kept-loop floor", ratio("sync_trivial_main", smart, kept), 1.0
-    )
-    speedup = None
-    r = ratio("sync_trivial_main", smart, arun)
-    if r:
-        speedup = 1 / r
-    add("sync trivial, main thread: speed-up over asyncio.run per call", speedup, 8.0, True)
-    add(
-        "sync suspending, main thread: x kept-loop floor",
-        ratio("sync_suspending_main", smart, kept),
-        1.1,
-    )
-    raw = "raw await raw.m(x)"
-    add("async call: x raw await (target)", ratio("async_call", smart, raw), 4.0)
-    add("async call: x raw await (stretch)", ratio("async_call", smart, raw), 3.0)
-    bg = "bare loop thread: run_coroutine_threadsafe(...).result()"
-    add(
-        "forced sync in a running loop: x bare loop thread",
-        ratio("forced_sync_in_loop", "smartasync obj.m.sync(x)", bg),
-        1.0,
-    )
-    plain = find(report, "decoration", f"plain class, {METHODS} async methods")
-    for name in (
-        f"@smartasync class, {METHODS} methods",
-        f"class C(SmartAsync), {METHODS} methods",
-    ):
-        entry = find(report, "decoration", name)
-        value = None
-        if entry is not None and plain is not None:
-            value = entry["best_us"] - plain["best_us"]
-        add(f"decoration cost, {name} (µs over a plain class)", value, 20.0)
-    mem = report.get("memory") or {}
-    for name in ("@smartasync class", "SmartAsync base"):
-        item = mem.get(name)
-        raw_item = mem.get("raw class")
-        value = None
-        if item is not None and raw_item is not None:
-            value = max(
-                item["bytes_per_instance"] - raw_item["bytes_per_instance"],
-                item["bytes_added_by_calls"],
-            )
-        add(f"memory per instance, {name}: bytes over raw, or added by calls", value, 0.5)
-    return out
 
 
 def git_state() -> dict[str, Any]:
@@ -728,17 +813,31 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="import smartasync from this directory (a scratch copy)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="also time the sync calls of the smartasync in this directory (e.g. a "
+        "`git worktree` of the commit before a change), side by side in the same rounds",
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str((args.pkg or ROOT).resolve()))
     sa = importlib.import_module("smartasync")
+    baseline = build_smart(load_baseline(args.baseline)) if args.baseline else None
     rounds = args.rounds or (3 if args.quick else 9)
     target = (args.round_ms or (2.0 if args.quick else 30.0)) / 1000
 
     peer_list = [] if args.no_peers else peers()
     smart = build_smart(sa)
-    all_groups = groups(sa, peer_list)
+    all_groups = groups(sa, smart, peer_list, args.quick, baseline is not None)
+    all_sections = sections(sa, smart, args.quick)
+    keys = [g.key for g in all_groups] + [s.key for s in all_sections]
     only = {key for key in args.only.split(",") if key}
+    if only - set(keys):
+        parser.error(
+            f"--only: unknown {', '.join(sorted(only - set(keys)))}; keys: {', '.join(keys)}"
+        )
     selected = [g for g in all_groups if not only or g.key in only]
 
     report: dict[str, Any] = {
@@ -751,6 +850,7 @@ def main(argv: list[str] | None = None) -> int:
             "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "smartasync_version": getattr(sa, "__version__", None),
             "smartasync_path": str(Path(sa.__file__).parent),
+            "baseline_path": str(args.baseline.resolve()) if args.baseline else None,
             "quick": args.quick,
             "rounds": rounds,
             "round_ms": target * 1000,
@@ -763,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "peers_skipped": "--no-peers" if args.no_peers else None,
         "groups": {},
-        "memory": None,
+        **{section.key: None for section in all_sections},
         "targets": [],
     }
     started = time.perf_counter()
@@ -777,46 +877,31 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         for group in selected:
-            run_group(
-                group, sa, smart, in_main if group.thread == "main" else in_worker, rounds, target
-            )
+            execute = in_main if group.thread == "main" else in_worker
+            run_group(group, sa, smart, baseline, execute, rounds, target)
             report["groups"][group.key] = {
                 "title": group.title,
                 "thread": group.thread,
                 "unit": group.unit_note,
                 "floors": group.floors,
                 "rows": [row_json(row, group) for row in group.rows],
+                "extra": group.extra,
             }
             print(table(group, report["groups"][group.key]), end="\n\n", flush=True)
     finally:
         worker.shutdown()
-    if not only or "memory" in only:
-        report["memory"] = memory(sa)
-        print("### Memory per instance (tracemalloc, bytes)\n")
-        print(
-            "| class | per instance | added by calls | added by set_mode | new instance once set_mode was used |"
-        )
-        print("|---|---|---|---|---|")
-        for name, item in report["memory"].items():
-            print(
-                f"| {name} | {item['bytes_per_instance']:.1f} | {item['bytes_added_by_calls']:.1f} "
-                f"| {item['bytes_added_by_set_mode']:.1f} "
-                f"| {item['bytes_per_instance_after_set_mode_on_class']:.1f} |"
-            )
-        print()
-    report["targets"] = targets(report)
+    for section in all_sections:
+        if not only or section.key in only:
+            report[section.key] = section.run()
+            print(section.show(report[section.key]), end="\n\n", flush=True)
+    report["targets"] = _targets.evaluate(report)
     report["meta"]["seconds"] = time.perf_counter() - started
-    print("### Targets (issue 6)\n")
-    print("| target | best rounds | median rounds | limit | met (best) |")
-    print("|---|---|---|---|---|")
-    for item in report["targets"]:
-        value = "—" if item["value"] is None else f"{item['value']:.2f}"
-        median = item["value_from_medians"]
-        median_text = "—" if median is None else f"{median:.2f}"
-        met = {True: "yes", False: "NO", None: "not measured"}[item["met"]]
+    print("### Targets (issues 6 and 10)\n")
+    print(_targets.table(report["targets"]))
+    if baseline is None:
         print(
-            f"| {item['target']} | {value} | {median_text} "
-            f"| {item['comparison']} {item['limit']:g} | {met} |"
+            "\nThe uncontended cost of a change to the engine (issue 10: <= 0.3 µs): "
+            "run with --baseline DIR, DIR holding the smartasync before the change."
         )
     print()
     skipped = [

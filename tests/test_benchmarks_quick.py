@@ -22,6 +22,8 @@ GROUPS = {
     "sync_suspending_worker",
     "async_call",
     "forced_sync_in_loop",
+    "sync_handover",
+    "threads_shared",
     "decoration",
 }
 
@@ -37,14 +39,16 @@ def run_quick(tmp_path: Path, *extra: str) -> dict[str, Any]:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert "Targets (issue 6)" in completed.stdout
+    assert "### Targets" in completed.stdout
     report: dict[str, Any] = json.loads(out.read_text())
     return report
 
 
 def check_report(report: dict[str, Any]) -> None:
     assert report["schema"] == 1
-    assert {"meta", "peers", "groups", "memory", "targets"} <= set(report)
+    assert {"meta", "peers", "groups", "memory", "memory_growth", "thread_churn", "targets"} <= set(
+        report
+    )
     assert report["meta"]["quick"] is True
     assert set(report["groups"]) == GROUPS
     for key, group in report["groups"].items():
@@ -61,6 +65,8 @@ def check_report(report: dict[str, Any]) -> None:
             assert set(row["ratios"]) == set(group["floors"])
     for item in report["memory"].values():
         assert {"bytes_per_instance", "bytes_added_by_calls"} <= set(item)
+    assert report["memory_growth"]["calls"] > 0
+    assert report["thread_churn"]["failed_calls"] == 0, report["thread_churn"]["first_failure"]
     for item in report["targets"]:
         assert {"target", "value", "limit", "met"} <= set(item)
         assert item["met"] in (True, False)
