@@ -70,11 +70,19 @@ class SyncIterator(Generic[_Y]):
         except StopAsyncIteration:
             self._state = _DONE
             raise StopIteration from None
-        except BaseException:
+        except BaseException as exc:
             # An async generator that raised has ended; another async iterator
             # may go on after an exception, as its own __anext__ decides.
-            if isinstance(self._agen, AsyncGenerator) and _finished(self._agen):
-                self._state = _DONE
+            if isinstance(self._agen, AsyncGenerator):
+                if _finished(self._agen):
+                    self._state = _DONE
+                elif isinstance(exc, KeyboardInterrupt):
+                    # Ctrl-C cancelled this step before it reached the
+                    # generator, which still sits at its last `yield`.  Close
+                    # it now, so that its cleanup has run before the interrupt
+                    # reaches the caller: left to garbage collection, it would
+                    # wait for the traceback (which holds this iterator) to go.
+                    self.close()
             raise
 
     # Also an async iterator, as DualContextManager is also an async context
