@@ -111,10 +111,14 @@ def install() -> Saved | None:
 def restore(saved: Saved) -> int:
     """Give Ctrl-C back; returns how many times it was pressed meanwhile."""
     st = state
-    hits = st.hits
-    st.hits, st.target = saved[1], saved[2]
+    # The handler first, then the count: a Ctrl-C landing in between is then
+    # either counted here or raised by the restored handler, never lost.
+    # (Read first, a hit landing after the read went to a count that nobody
+    # looks at again: 1 run in 32 of the async-generator sweep on 3.12.)
     if _getsignal(_SIGINT) is _on_sigint:
         _setsignal(_SIGINT, saved[0])
+    hits = st.hits
+    st.hits, st.target = saved[1], saved[2]
     return hits
 
 
