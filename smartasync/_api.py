@@ -13,7 +13,16 @@ from ._class import (
     install_subclass_hook,
     walk,
 )
-from ._modes import AUTO, INSTANCE_KEY, Mode, check_mode, class_mode, is_smart_class, own_mode
+from ._modes import (
+    AUTO,
+    INSTANCE_KEY,
+    Home,
+    Mode,
+    check_mode,
+    class_mode,
+    is_smart_class,
+    own_mode,
+)
 from ._wrap import DualBound, DualClassMethod, DualFunction, kind_of, resolve_mode
 
 if TYPE_CHECKING:
@@ -172,6 +181,10 @@ def set_mode(obj: object, mode: Mode) -> None:
             f"mode. Make it smart: inherit from SmartAsync "
             f"(`class {cls.__name__}(SmartAsync): ...`) or decorate the class with @smartasync."
         )
+    current = getattr(obj, INSTANCE_KEY, None)
+    if type(current) is Home:  # entered: the mode waits under its home, for after the exit
+        current.prior = checked
+        return
     try:
         object.__setattr__(obj, INSTANCE_KEY, checked)
     except AttributeError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
+from ._home import WRAPPED_MARK, wrap_aenter, wrap_aexit
 from ._iter import twin_enter, twin_exit, twin_iter, twin_next
 from ._modes import (
     AUTO,
@@ -124,6 +125,14 @@ def walk(cls: type, mode: Mode | None = None) -> None:
             new = convert(attr, static_mode)
             if new is not None:
                 setattr_(cls, name, new)
+
+    # Entering makes the object's home (see _home): wrap the __aenter__ and
+    # __aexit__ it will use, its own or inherited from a base that is not
+    # smart; a smart base's are wrapped already.
+    for name, wrap in (("__aenter__", wrap_aenter), ("__aexit__", wrap_aexit)):
+        found = lookup_static(cls, name)
+        if type(found) is FunctionType and not getattr(found, WRAPPED_MARK, False):
+            setattr_(cls, name, wrap(found))
 
     for async_name, sync_name, twin in _TWINS:
         if lookup_static(cls, async_name) is not None and lookup_static(cls, sync_name) is None:

@@ -126,6 +126,20 @@ _EXPLICIT = """\
     def aio({self}{params}):
 {head}        return {P}fn({first}{args})
 """
+# On an instance of a smart class, the explicit forms honour its home loop
+# (see _home): the home sits where the mode does, so `.aio` pays one
+# attribute read while the object has none.
+_EXPLICIT_SMART_BOUND = """\
+    def sync({self}{params}):
+{head}        try:
+            return {P}explicit_sync({P}dual, {P}o, {P}fn({first}{args}))
+        except BaseException as {P}e:
+            raise {P}prune({P}e)
+    def aio({self}{params}):
+{head}        if {P}o.{INSTANCE_KEY}.__class__ is {P}Home:
+            return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
+        return {P}fn({first}{args})
+"""
 
 
 def build(
@@ -223,8 +237,10 @@ def build(
         "fast": fast,
         "source": source,
         "P": _P,
+        "INSTANCE_KEY": INSTANCE_KEY,
     }
-    body = call_template.format(**fields) + _EXPLICIT.format(**{**fields, "head": explicit_head})
+    explicit = _EXPLICIT_SMART_BOUND if smart and bound else _EXPLICIT
+    body = call_template.format(**fields) + explicit.format(**{**fields, "head": explicit_head})
     factory_params = ", ".join(
         [f"{_P}dual", f"{_P}fn"] + [f"{_P}d{i}" for i in range(len(defaults))]
     )

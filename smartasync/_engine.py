@@ -74,6 +74,7 @@ class Job:
         "finished",
         "ident",
         "loop",
+        "notify",
         "on_finish",
         "promoted",
         "restore",
@@ -105,6 +106,9 @@ class Job:
         self.result: Any = None
         self.error: BaseException | None = None
         self.restore: tuple[contextvars.ContextVar[Any], Any] | None = None
+        # Called on the loop's thread once the job has ended (an awaiting
+        # caller on another loop is told this way, not through `wake`).
+        self.notify: Callable[[Job], object] | None = None
         if not drivable:
             self._as_asyncio()
 
@@ -309,6 +313,42 @@ def run_sync(
     return wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
 
 
+async def run_async(coro: Coroutine[Any, Any, _R]) -> _R:
+    """Await `coro` run on the sync loop, from a coroutine on another loop
+    (an async call on an object whose home is the sync loop).  Cancelling the
+    awaiting task cancels the coroutine there, and waits for its cleanup."""
+    caller = asyncio.get_running_loop()
+    done: asyncio.Future[None] = caller.create_future()
+
+    def notify(job: Job) -> None:
+        try:
+            caller.call_soon_threadsafe(_settle, done)
+        except RuntimeError:  # the awaiting loop has closed: nobody to tell
+            pass
+
+    with _lock:
+        job = _submit(coro, False)
+        job.notify = notify
+        if job.finished:  # (cannot be: it starts on the loop, later) for clarity
+            notify(job)
+    try:
+        await asyncio.shield(done)
+    except asyncio.CancelledError:
+        request_cancel(job)
+        while not done.done():
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                continue
+        raise
+    return job.outcome()  # type: ignore[no-any-return]
+
+
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
 def take_ctrl_c() -> _sigint.Saved | None:
     """In the main thread, defer Ctrl-C (see `_sigint`) from before a job is
     made until `wait` is done with it: a KeyboardInterrupt between the two
@@ -413,6 +453,8 @@ def _finish(job: Job) -> None:
         if driver == _DRIVER_THREAD and not state.pending:
             job.loop.stop()
         job.signal()
+    if job.notify is not None:
+        job.notify(job)
 
 
 def _hand_off() -> None:
@@ -491,21 +533,39 @@ async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) 
 
 
 def _lead_main(coro: Coroutine[Any, Any, _R]) -> _R:
-    """The leader's run in the main thread, with Ctrl-C taken over *before*
-    the task (or the first loop) exists: no instant is left where
+    """The leader's run in the main thread (see `_run_here`)."""
+    return _run_here(coro, None, _sigint.install())
+
+
+def run_stopped_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _R]) -> _R:
+    """Run `coro` on a loop of the user's that nobody runs now, in this
+    thread (a blocking call on an object whose home loop is idle)."""
+    return _run_here(coro, loop, take_ctrl_c())
+
+
+def _run_here(
+    coro: Coroutine[Any, Any, _R],
+    loop: asyncio.AbstractEventLoop | None,
+    saved: _sigint.Saved | None,
+) -> _R:
+    """Run `coro` on `loop` (None: the sync loop, as its leader) in this
+    thread.  In the main thread Ctrl-C was taken over (`saved`) *before* the
+    task (or the first loop) exists: no instant is left where
     KeyboardInterrupt could strand a task that the next driver would then run
     to completion behind the caller's back, or a half-made loop."""
     ctx = _copy_context()
-    saved = _sigint.install()
     try:
-        task = _create_task(_state.loop or _first_sync_loop(), coro, ctx)
+        if loop is None:
+            task = _create_task(_state.loop or _first_sync_loop(), coro, ctx)
+        else:
+            task = loop.create_task(_main(coro, loop), context=ctx)
         if saved is not None:
             st = _sigint.state
             st.target = task
             if st.hits:  # pressed before there was anything to cancel
                 request_cancel(task)
         _drive(task.get_loop(), task)
-        if _state.pending:
+        if loop is None and _state.pending:
             _serve_ready(task.get_loop())
     finally:
         hits = _sigint.restore(saved) if saved is not None else 0

@@ -2,7 +2,8 @@
 an async context manager with `with`, and the sync twins that a smart class
 gets for its `__aenter__`/`__aexit__` and `__aiter__`/`__anext__`.
 
-Every step runs through `run_blocking`, with the same rules as a sync call.
+Every step runs with the same rules as a sync call (`run_blocking`), on the
+home loop of the object it came from if that object was entered (`_home`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
-from ._runner import run_blocking
+from ._home import run_sync_for
 
 _Y = TypeVar("_Y")
 _T = TypeVar("_T")
@@ -50,10 +51,13 @@ class SyncIterator(Generic[_Y]):
     `finally` and `async with` cleanup run.
     """
 
-    __slots__ = ("__weakref__", "_agen", "_name", "_state", "_thread")
+    __slots__ = ("__weakref__", "_agen", "_name", "_source", "_state", "_thread")
 
-    def __init__(self, agen: AsyncIterator[_Y], name: str | None = None) -> None:
+    def __init__(
+        self, agen: AsyncIterator[_Y], name: str | None = None, source: object = None
+    ) -> None:
         self._agen = agen
+        self._source = source  # the object the generator belongs to, for its home
         self._name: str = name or getattr(agen, "__qualname__", None) or "async generator"
         self._state = _NEW
         self._thread = threading.get_ident()
@@ -66,7 +70,7 @@ class SyncIterator(Generic[_Y]):
             raise StopIteration
         self._state = _STARTED
         try:
-            return run_blocking(_anext(self._agen), self._name)
+            return run_sync_for(self._source, _anext(self._agen), self._name)  # type: ignore[no-any-return]
         except StopAsyncIteration:
             self._state = _DONE
             raise StopIteration from None
@@ -108,7 +112,7 @@ class SyncIterator(Generic[_Y]):
         started = self._state == _STARTED
         self._state = _DONE
         if started and hasattr(self._agen, "aclose"):
-            run_blocking(_aclose(self._agen), self._name)
+            run_sync_for(self._source, _aclose(self._agen), self._name)
 
     def __enter__(self) -> SyncIterator[_Y]:
         return self
@@ -136,14 +140,15 @@ class SyncIterator(Generic[_Y]):
 class DualContextManager(Generic[_T]):
     """An async context manager that `with` accepts too."""
 
-    __slots__ = ("_acm", "_name")
+    __slots__ = ("_acm", "_name", "_source")
 
-    def __init__(self, acm: Any, name: str | None) -> None:
+    def __init__(self, acm: Any, name: str | None, source: object = None) -> None:
         self._acm = acm
+        self._source = source
         self._name: str = name or type(acm).__qualname__
 
     def __enter__(self) -> _T:
-        return run_blocking(self._acm.__aenter__(), self._name)  # type: ignore[no-any-return]
+        return run_sync_for(self._source, self._acm.__aenter__(), self._name)  # type: ignore[no-any-return]
 
     def __exit__(
         self,
@@ -151,7 +156,7 @@ class DualContextManager(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        return run_blocking(self._acm.__aexit__(exc_type, exc, tb), self._name)  # type: ignore[no-any-return]
+        return run_sync_for(self._source, self._acm.__aexit__(exc_type, exc, tb), self._name)  # type: ignore[no-any-return]
 
     def __aenter__(self) -> Any:
         return self._acm.__aenter__()
@@ -177,7 +182,7 @@ def _owner_name(obj: object, method: str) -> str:
 
 def twin_enter(self: Any) -> Any:
     """Sync twin of `__aenter__`, added by smartasync."""
-    return run_blocking(self.__aenter__(), _owner_name(self, "__aenter__"))
+    return run_sync_for(self, self.__aenter__(), _owner_name(self, "__aenter__"))
 
 
 def twin_exit(
@@ -187,7 +192,7 @@ def twin_exit(
     tb: TracebackType | None,
 ) -> Any:
     """Sync twin of `__aexit__`, added by smartasync."""
-    return run_blocking(self.__aexit__(exc_type, exc, tb), _owner_name(self, "__aexit__"))
+    return run_sync_for(self, self.__aexit__(exc_type, exc, tb), _owner_name(self, "__aexit__"))
 
 
 def twin_iter(self: Any) -> SyncIterator[Any]:
@@ -198,6 +203,6 @@ def twin_iter(self: Any) -> SyncIterator[Any]:
 def twin_next(self: Any) -> Any:
     """Sync twin of `__anext__`, added by smartasync."""
     try:
-        return run_blocking(_anext(self), _owner_name(self, "__anext__"))
+        return run_sync_for(self, _anext(self), _owner_name(self, "__anext__"))
     except StopAsyncIteration:
         raise StopIteration from None

@@ -22,6 +22,26 @@ INSTANCE_KEY: Final = "_smartasync_mode"
 CLASS_KEY: Final = "_smartasync_class_mode"
 
 
+class Home:
+    """Stored under INSTANCE_KEY while an instance is entered (`with` /
+    `async with`): the loop all of its calls run on (DESIGN §3 rule 3), and
+    the instance's own mode from before, given back on exit.
+
+    Living where the mode lives costs never-entered objects nothing: the
+    inline fast path already reads that attribute, and only `AUTO` passes
+    it; a Home sends the call to the slow path, which routes it."""
+
+    __slots__ = ("depth", "loop", "prior")
+
+    def __init__(self, loop: object, prior: object) -> None:
+        self.loop = loop
+        self.prior = prior  # the instance's own mode (a str), or NO_MODE
+        self.depth = 1  # nested entries: the home goes with the outermost exit
+
+
+NO_MODE: Final = object()
+
+
 def check_mode(mode: object, where: str) -> Mode:
     """Return the canonical mode object for `mode`.
 
@@ -61,6 +81,8 @@ def own_mode(obj: object) -> Mode | None:
         slot = lookup_static(type(obj), INSTANCE_KEY)
         return slot.own(obj) if isinstance(slot, ModeSlot) else None
     mode = namespace.get(INSTANCE_KEY)
+    if type(mode) is Home:
+        mode = mode.prior
     return _CANONICAL.get(mode) if isinstance(mode, str) else None
 
 
@@ -77,17 +99,25 @@ class ModeSlot:
     def __init__(self, member: object) -> None:
         self._member = member
 
-    def own(self, obj: object) -> Mode | None:
+    def raw(self, obj: object) -> object:
         try:
-            mode = self._member.__get__(obj, type(obj))  # type: ignore[attr-defined]
+            return self._member.__get__(obj, type(obj))  # type: ignore[attr-defined]
         except AttributeError:
-            return None
+            return NO_MODE
+
+    def own(self, obj: object) -> Mode | None:
+        mode = self.raw(obj)
+        if type(mode) is Home:
+            mode = mode.prior
         return _CANONICAL.get(mode) if isinstance(mode, str) else None
 
-    def __get__(self, obj: object, owner: type | None = None) -> Mode:
+    def __get__(self, obj: object, owner: type | None = None) -> Mode | Home:
         if obj is None:
             return owner.__dict__.get(CLASS_KEY, AUTO) if owner is not None else AUTO
-        mode = self.own(obj)
+        raw = self.raw(obj)
+        if type(raw) is Home:
+            return raw
+        mode = _CANONICAL.get(raw) if isinstance(raw, str) else None
         return mode if mode is not None else getattr(type(obj), CLASS_KEY, AUTO)
 
     def __set__(self, obj: object, value: object) -> None:

@@ -92,6 +92,25 @@ def run(
             own.blocked = False
 
 
+def run_on(
+    coro: Coroutine[Any, Any, _R],
+    loop: asyncio.AbstractEventLoop,
+    warn_hang: _engine.WarnHang | None,
+    after: float | None,
+) -> _R:
+    """Run `coro` on `loop`, a loop of the user's that another thread runs
+    (an object's home), while this thread waits."""
+    saved = _engine.take_ctrl_c()
+    try:
+        job = _engine.Job(coro, loop, _finish)
+        loop.call_soon_threadsafe(job.start)
+    except BaseException:
+        if saved is not None:
+            _sigint.restore(saved)
+        raise
+    return _engine.wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
+
+
 def _submit(
     coro: Coroutine[Any, Any, Any], running: asyncio.AbstractEventLoop
 ) -> tuple[_engine.Job, _LoopThread | None]:

@@ -40,6 +40,7 @@ _modules = sys.modules
 _ON_SYNC_LOOP: Final = (
     "smartasync's sync loop (one event loop that every thread's sync calls share)"
 )
+_ON_HOME_LOOP: Final = "the event loop the object was entered on (its home loop)"
 _ON_NESTED_LOOP: Final = (
     "a secondary loop of smartasync's, because it was called from code that was itself "
     "running on the sync loop (a nested blocking call)"
@@ -94,6 +95,29 @@ def _run_blocking_a_loop(
     if running is not None and (_engine.is_sync_loop(running) or _nested.owns(running)):
         return _nested.run(coro, running, warn_hang, _hang_after)
     return _engine.run_sync(coro, False, warn_hang, _hang_after)
+
+
+def run_on_loop(
+    coro: Coroutine[Any, Any, _R],
+    loop: asyncio.AbstractEventLoop,
+    name: str,
+    source: object,
+) -> _R:
+    """A blocking call that must run on `loop` (the home loop of the object
+    it is made on), from a thread that does not run that loop."""
+    try:
+        running = _get_running_loop()
+        if running is None and not loop.is_running():
+            # Nobody runs the home loop now (an async fixture's loop between
+            # tests): this thread may run it, and must, or wait forever.
+            return _engine.run_stopped_loop(loop, coro)
+        warn_hang = None
+        if running is not None and _hang_after is not None:
+            warn_hang = _HangWarning(display_name(name, source), None)
+        return _nested.run_on(coro, loop, warn_hang, _hang_after)
+    except BaseException as exc:
+        close_unstarted(coro)
+        raise _explain(prune_traceback(exc), name, source, _ON_HOME_LOOP)  # noqa: B904
 
 
 def display_name(qualname: str, source: object) -> str:

@@ -22,10 +22,10 @@ from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
 from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any, Final
 
-from . import _codegen
+from . import _codegen, _home
 from ._detect import caller_is_async
 from ._iter import DualContextManager, SyncIterator
-from ._modes import ASYNC, AUTO, INSTANCE_KEY, Mode, canonical_mode, own_mode
+from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode
 from ._runner import display_name, prune_traceback, run_blocking
 
 COROUTINE: Final = "coroutine"
@@ -39,6 +39,10 @@ def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: An
     """The bare call, after the inline fast path declined: resolve the mode,
     then return `awaitable` or run it.  `source` is the receiver (instance or
     class) whose mode counts, or None."""
+    if dual._smart and source is not None:
+        home = getattr(source, INSTANCE_KEY, None)
+        if home.__class__ is Home:
+            return _dispatch_homed(dual, source, frame, awaitable, home)
     mode = resolve_mode(dual, source)
     if mode is AUTO:
         if caller_is_async(frame):
@@ -47,6 +51,21 @@ def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: An
     if mode is ASYNC:
         return awaitable
     return block(dual, awaitable, frame, False, source)
+
+
+def _dispatch_homed(
+    dual: DualFunction, source: object, frame: FrameType, awaitable: Any, home: Home
+) -> Any:
+    """The bare call on an entered object: the same decision, on its home loop."""
+    name = dual.__qualname__
+    if not _home.usable(source, home, name):  # its loop closed: the ordinary rules
+        return dispatch(dual, source, frame, awaitable)
+    mode = _home.mode_under(home, dual._mode, source)
+    if _home.wants_awaitable(mode, lambda: caller_is_async(frame)):
+        if dual._kind is COROUTINE:
+            return _home.awaitable_for(home, awaitable, name)
+        return awaitable
+    return block(dual, awaitable, frame, mode is AUTO, source, home)
 
 
 def resolve_mode(dual: DualFunction, source: object) -> Mode:
@@ -58,7 +77,10 @@ def resolve_mode(dual: DualFunction, source: object) -> Mode:
     if method_mode is None:
         # One attribute read gives the instance's mode if it has one, else its
         # class's (see _modes.INSTANCE_KEY); for a class, the class's.
-        return canonical_mode(getattr(source, INSTANCE_KEY, AUTO))
+        mode = getattr(source, INSTANCE_KEY, AUTO)
+        if mode.__class__ is Home:
+            return _home.mode_under(mode, None, source)
+        return canonical_mode(mode)
     if isinstance(source, type):  # a class method: the class has no mode over the method's
         return method_mode
     return own_mode(source) or method_mode
@@ -70,23 +92,46 @@ def block(
     frame: FrameType | None = None,
     implicit: bool = False,
     source: object = None,
+    home: Home | None = None,
 ) -> Any:
     """The blocking form of a call's result: the value of a coroutine, a plain
     iterator over an async generator, a `with`-able context manager."""
     kind = dual._kind
     if kind is COROUTINE:
+        if home is not None:
+            return _home.run_sync(home, awaitable, dual.__qualname__, source)
         return run_blocking(awaitable, dual.__qualname__, frame, implicit, source)
     name = display_name(dual.__qualname__, source)
     if kind is ASYNCGEN:
-        return SyncIterator(awaitable, name)
-    return DualContextManager(awaitable, name)
+        return SyncIterator(awaitable, name, source)
+    return DualContextManager(awaitable, name, source)
+
+
+def explicit_sync(dual: DualFunction, source: object, awaitable: Any) -> Any:
+    """`.sync()` on a bound method: `block`, on the home loop if there is one."""
+    home = getattr(source, INSTANCE_KEY, None)
+    if home.__class__ is Home and _home.usable(source, home, dual.__qualname__):
+        return block(dual, awaitable, None, False, source, home)
+    return block(dual, awaitable, None, False, source)
+
+
+def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
+    """`.aio()` on an entered object, from another loop: run it on the home loop."""
+    home = getattr(source, INSTANCE_KEY, None)
+    if dual._kind is COROUTINE and _home.usable(source, home, dual.__qualname__):
+        assert isinstance(home, Home)
+        return _home.awaitable_for(home, awaitable, dual.__qualname__)
+    return awaitable
 
 
 _codegen.namespace.update(
     {
         f"{_codegen._P}dispatch": dispatch,
         f"{_codegen._P}block": block,
-        f"{_codegen._P}dualcm": lambda acm: DualContextManager(acm, None),
+        f"{_codegen._P}explicit_sync": explicit_sync,
+        f"{_codegen._P}explicit_aio": explicit_aio,
+        f"{_codegen._P}Home": Home,
+        f"{_codegen._P}dualcm": lambda acm: DualContextManager(acm, None, None),
         f"{_codegen._P}prune": prune_traceback,
     }
 )
