@@ -115,7 +115,7 @@ _CALL_NO_FAST_PATH = """\
 """
 _CALL_CONTEXT_MANAGER = """\
     def __call__({self}{params}):
-{head}        return {P}dualcm({P}fn({first}{args}))
+{head}        return {P}dualcm({P}fn({first}{args}), {source})
 """
 _EXPLICIT = """\
     def sync({self}{params}):

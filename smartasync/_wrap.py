@@ -131,7 +131,7 @@ _codegen.namespace.update(
         f"{_codegen._P}explicit_sync": explicit_sync,
         f"{_codegen._P}explicit_aio": explicit_aio,
         f"{_codegen._P}Home": Home,
-        f"{_codegen._P}dualcm": lambda acm: DualContextManager(acm, None, None),
+        f"{_codegen._P}dualcm": lambda acm, source: DualContextManager(acm, None, source),
         f"{_codegen._P}prune": prune_traceback,
     }
 )
