@@ -176,6 +176,73 @@ def awaitable_for(home: Home, coro: Any, name: str) -> Any:
     return _across(home, coro, name)
 
 
+def async_face_for(source: object, awaitable: Any, name: str) -> Any:
+    """The async face of a context-manager method's step (`__aenter__` /
+    `__aexit__`): on the home loop if `source` has one and this is not it."""
+    home = home_of(source) if source is not None else None
+    if home is not None and usable(source, home, name):
+        return awaitable_for(home, awaitable, name)
+    return awaitable
+
+
+def iterator_for(home: Home, agen: Any, name: str) -> Any:
+    """What an async caller gets from an async generator method of a homed
+    object: the generator itself on the home loop, else one whose every step
+    runs there."""
+    running = _get_running_loop()
+    if running is home.loop or running is None:
+        return agen
+    return _AcrossIterator(home, agen, name)
+
+
+class _AcrossIterator:
+    """`async for` from another loop over an async generator of a homed
+    object: each step (and the closing) runs on the home loop."""
+
+    __slots__ = ("_agen", "_home", "_name")
+
+    def __init__(self, home: Home, agen: Any, name: str) -> None:
+        self._home = home
+        self._agen = agen
+        self._name = name
+
+    def __aiter__(self) -> _AcrossIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await _across(self._home, _step(self._agen), self._name)
+
+    async def aclose(self) -> None:
+        await _across(self._home, _close(self._agen), self._name)
+
+    async def asend(self, value: Any) -> Any:
+        return await _across(self._home, _send(self._agen, value), self._name)
+
+    async def athrow(self, *args: Any) -> Any:
+        return await _across(self._home, _throw(self._agen, *args), self._name)
+
+    def __repr__(self) -> str:
+        return f"<smartasync async iterator over {self._agen!r}, on its home loop>"
+
+
+# Coroutines (not bare awaitables): what run_coroutine_threadsafe takes, and
+# created on the home loop's side of the hop only once awaited there.
+async def _step(agen: Any) -> Any:
+    return await agen.__anext__()
+
+
+async def _close(agen: Any) -> None:
+    await agen.aclose()
+
+
+async def _send(agen: Any, value: Any) -> Any:
+    return await agen.asend(value)
+
+
+async def _throw(agen: Any, *args: Any) -> Any:
+    return await agen.athrow(*args)
+
+
 async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
     loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
     if _engine.is_sync_loop(loop):

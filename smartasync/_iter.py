@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
-from ._home import run_sync_for
+from ._home import async_face_for, run_sync_for
 
 _Y = TypeVar("_Y")
 _T = TypeVar("_T")
@@ -159,7 +159,7 @@ class DualContextManager(Generic[_T]):
         return run_sync_for(self._source, self._acm.__aexit__(exc_type, exc, tb), self._name)  # type: ignore[no-any-return]
 
     def __aenter__(self) -> Any:
-        return self._acm.__aenter__()
+        return async_face_for(self._source, self._acm.__aenter__(), self._name)
 
     def __aexit__(
         self,
@@ -167,7 +167,7 @@ class DualContextManager(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Any:
-        return self._acm.__aexit__(exc_type, exc, tb)
+        return async_face_for(self._source, self._acm.__aexit__(exc_type, exc, tb), self._name)
 
     def __repr__(self) -> str:
         return f"<smartasync context manager over {self._acm!r}>"

@@ -64,6 +64,8 @@ def _dispatch_homed(
     if _home.wants_awaitable(mode, lambda: caller_is_async(frame)):
         if dual._kind is COROUTINE:
             return _home.awaitable_for(home, awaitable, name)
+        if dual._kind is ASYNCGEN:
+            return _home.iterator_for(home, awaitable, name)
         return awaitable
     return block(dual, awaitable, frame, mode is AUTO, source, home)
 
@@ -118,9 +120,13 @@ def explicit_sync(dual: DualFunction, source: object, awaitable: Any) -> Any:
 def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
     """`.aio()` on an entered object, from another loop: run it on the home loop."""
     home = getattr(source, INSTANCE_KEY, None)
-    if dual._kind is COROUTINE and _home.usable(source, home, dual.__qualname__):
-        assert isinstance(home, Home)
+    if not _home.usable(source, home, dual.__qualname__):
+        return awaitable
+    assert isinstance(home, Home)
+    if dual._kind is COROUTINE:
         return _home.awaitable_for(home, awaitable, dual.__qualname__)
+    if dual._kind is ASYNCGEN:
+        return _home.iterator_for(home, awaitable, dual.__qualname__)
     return awaitable
 
 
