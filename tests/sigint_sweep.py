@@ -166,6 +166,10 @@ def _child(scenario: str, delay_ms: float | None, warm: bool) -> None:
 
     # A hang dumps every thread's stack to stderr (the parent reads it) and exits.
     faulthandler.dump_traceback_later(WATCHDOG, exit=True)
+    # Python's own SIGINT handler, as in an interactive program: a parent
+    # started in the background by a shell without job control (`cmd &` in a
+    # script, nohup, CI) hands SIGINT down ignored, and nothing would land.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.setswitchinterval(SWITCH_INTERVAL)
     # Expected in this test, so not noise: the debug-mode warning for a sync
     # helper blocking a running loop (scenario helper_in_asyncio_run), and
