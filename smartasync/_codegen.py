@@ -128,7 +128,7 @@ _EXPLICIT = """\
 """
 # On an instance of a smart class, the explicit forms honour its home loop
 # (see _home): the home sits where the mode does, so `.aio` pays one
-# attribute read while the object has none.
+# attribute read while the object has none (and its mode is auto).
 _EXPLICIT_SMART_BOUND = """\
     def sync({self}{params}):
 {head}        try:
@@ -136,9 +136,9 @@ _EXPLICIT_SMART_BOUND = """\
         except BaseException as {P}e:
             raise {P}prune({P}e)
     def aio({self}{params}):
-{head}        if {P}o.{INSTANCE_KEY}.__class__ is {P}Home:
-            return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
-        return {P}fn({first}{args})
+{head}        if {P}o.{INSTANCE_KEY} is {P}AUTO:
+            return {P}fn({first}{args})
+        return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
 """
 
 
