@@ -73,7 +73,9 @@ def run_blocking(
                 return _engine.run_sync(coro)
         elif _engine.is_sync_loop(running) or _nested.owns(running):
             where = _ON_NESTED_LOOP
-        return _run_blocking_a_loop(coro, running, name, frame, implicit, source)
+        return _run_blocking_a_loop(
+            coro, running, where is _ON_NESTED_LOOP, name, frame, implicit, source
+        )
     except BaseException as exc:
         close_unstarted(coro)  # interrupted before anything ran it
         raise _explain(prune_traceback(exc), name, source, where)  # noqa: B904  (the same exception)
@@ -82,17 +84,21 @@ def run_blocking(
 def _run_blocking_a_loop(
     coro: Coroutine[Any, Any, _R],
     running: asyncio.AbstractEventLoop | None,
+    nested: bool,
     name: str,
     frame: FrameType | None,
     implicit: bool,
     source: object,
 ) -> _R:
-    """The caller's thread runs a loop, which waits as long as the call lasts."""
+    """The caller's thread runs a loop (`running`; None under trio), which
+    waits as long as the call lasts.  `nested`: that loop is the sync loop or
+    a secondary one, so the call goes to a secondary loop."""
     display = display_name(name, source)
     if implicit and frame is not None and running is not None and running.get_debug():
         _warn_blocked(display, frame)
     warn_hang = _HangWarning(display, frame) if _hang_after is not None else None
-    if running is not None and (_engine.is_sync_loop(running) or _nested.owns(running)):
+    if nested:
+        assert running is not None
         return _nested.run(coro, running, warn_hang, _hang_after)
     return _engine.run_sync(coro, False, warn_hang, _hang_after)
 
