@@ -277,7 +277,13 @@ def run_sync(home: Home, coro: Coroutine[Any, Any, Any], name: str, source: obje
 def run_sync_for(source: object, coro: Coroutine[Any, Any, Any], name: str) -> Any:
     """`run_blocking` for the sync faces (`with`, `for`, context-manager
     methods): on the home loop if `source` has one."""
-    home = home_of(source) if source is not None else None
-    if home is not None and usable(source, home, name):
-        return run_sync(home, coro, name, source)
+    if source is None:
+        return _runner.run_blocking(coro, name)
+    try:
+        home = home_of(source)
+        if home is not None and usable(source, home, name):
+            return run_sync(home, coro, name, source)
+    except BaseException:
+        _engine.close_unstarted(coro)  # (a Ctrl-C landing here: never started)
+        raise
     return _runner.run_blocking(coro, name, None, False, source)
