@@ -378,15 +378,17 @@ class DualFunction(_Introspection):
         self._specialize()
         return self.__get__(obj, owner)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # `self` positional-only: a keyword argument named `self` (a function
+    # taking **kwargs) must reach the wrapped function, not collide here.
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         self._specialize()
         source = args[0] if self._smart and args else None
         return dispatch(self, source, sys._getframe(1), self.__wrapped__(*args, **kwargs))
 
-    def sync(self, *args: Any, **kwargs: Any) -> Any:
+    def sync(self, /, *args: Any, **kwargs: Any) -> Any:
         return block(self, self.__wrapped__(*args, **kwargs))
 
-    def aio(self, *args: Any, **kwargs: Any) -> Any:
+    def aio(self, /, *args: Any, **kwargs: Any) -> Any:
         return self.__wrapped__(*args, **kwargs)
 
 
@@ -453,6 +455,21 @@ class DualBound(_Introspection):
         signature = inspect.signature(self._dual.__wrapped__)
         parameters = list(signature.parameters.values())[1:]
         return signature.replace(parameters=parameters)
+
+    def __new__(cls, func: DualFunction, obj: object) -> DualBound:
+        # What `type(meth)(func, obj)` does: rebinding, as weakref.WeakMethod
+        # does when called.  (The hot path makes bound objects with
+        # object.__new__, which does not come here.)
+        bound = _new(cls)
+        bound.__self__ = obj
+        bound.__qualname__ = func.__qualname__
+        return bound
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        # A bound method's attributes are its function's (pytest reads them
+        # off every method of a test class).
+        return self._function().__dict__
 
     def __get__(self, obj: object, owner: type | None = None) -> DualBound:
         return self  # already bound, like a bound method
