@@ -97,22 +97,28 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 
 # The try/except blocks cost nothing until something is raised (3.11+); then
 # they drop smartasync's own frames from the front of the traceback, so that
-# it reads caller -> this wrapper -> the user's coroutine.
+# it reads caller -> this wrapper -> the user's coroutine, and close the
+# coroutine if nothing ever started it (a Ctrl-C landing in smartasync's code
+# before the engine took it over would otherwise leave "never awaited").
 _CALL_TEMPLATE = """\
     def __call__({self}{params}):
 {head}        if {fast}:
             return {P}fn({first}{args})
+        {P}c = None
         try:
-            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+            {P}c = {P}fn({first}{args})
+            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}c)
         except BaseException as {P}e:
-            raise {P}prune({P}e)  # smartasync: the same exception, without smartasync's frames
+            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
 _CALL_NO_FAST_PATH = """\
     def __call__({self}{params}):
-{head}        try:
-            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}fn({first}{args}))
+{head}        {P}c = None
+        try:
+            {P}c = {P}fn({first}{args})
+            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}c)
         except BaseException as {P}e:
-            raise {P}prune({P}e)  # smartasync: the same exception, without smartasync's frames
+            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
 _CALL_CONTEXT_MANAGER = """\
     def __call__({self}{params}):
@@ -120,10 +126,12 @@ _CALL_CONTEXT_MANAGER = """\
 """
 _EXPLICIT = """\
     def sync({self}{params}):
-{head}        try:
-            return {P}block({P}dual, {P}fn({first}{args}))
+{head}        {P}c = None
+        try:
+            {P}c = {P}fn({first}{args})
+            return {P}block({P}dual, {P}c)
         except BaseException as {P}e:
-            raise {P}prune({P}e)  # smartasync: the same exception, without smartasync's frames
+            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
     def aio({self}{params}):
 {head}        return {P}fn({first}{args})
 """
@@ -132,10 +140,12 @@ _EXPLICIT = """\
 # attribute read while the object has none (and its mode is auto).
 _EXPLICIT_SMART_BOUND = """\
     def sync({self}{params}):
-{head}        try:
-            return {P}explicit_sync({P}dual, {P}o, {P}fn({first}{args}))
+{head}        {P}c = None
+        try:
+            {P}c = {P}fn({first}{args})
+            return {P}explicit_sync({P}dual, {P}o, {P}c)
         except BaseException as {P}e:
-            raise {P}prune({P}e)  # smartasync: the same exception, without smartasync's frames
+            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
     def aio({self}{params}):
 {head}        if {P}o.{INSTANCE_KEY} is {P}AUTO:
             return {P}fn({first}{args})

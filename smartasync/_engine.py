@@ -280,16 +280,21 @@ def run_sync(
         if can_drive and token.acquire(False):
             lead = True
             if _get_ident() == _sigint.main_ident:
-                return _lead_main(coro)
+                return _run_here(coro, None, _sigint.install_main())
             loop = state.loop or _first_sync_loop()
             # This is the hot path of every uncontended sync call outside the
             # main thread: kept flat on purpose (each Python call is ~0.05 us).
             ctx = _copy_context()
-            task = _create_task(loop, coro, ctx)
+            main = _main(coro, loop)
             try:
-                _drive(task.get_loop(), task)
+                task = loop.create_task(main, context=ctx)
+            except RuntimeError as error:
+                task = _retry_on_a_new_loop(loop, main, coro, ctx, error)
+                loop = task.get_loop()
+            try:
+                _drive(loop, task)
                 if state.pending:
-                    _serve_ready(task.get_loop())
+                    _serve_ready(loop)
                 return task.result()
             finally:
                 flow_back(ctx)
@@ -383,20 +388,19 @@ def _first_sync_loop() -> asyncio.AbstractEventLoop:
         return _state.loop or _new_sync_loop()
 
 
-def _create_task(
-    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _R], ctx: contextvars.Context
+def _retry_on_a_new_loop(
+    loop: asyncio.AbstractEventLoop,
+    main: Coroutine[Any, Any, _R],
+    coro: Coroutine[Any, Any, _R],
+    ctx: contextvars.Context,
+    error: RuntimeError,
 ) -> asyncio.Task[_R]:
-    """The leader's task on the sync loop.  A loop that user code closed (it
-    kept `get_running_loop()` and closed it later) is replaced here, where
+    """`create_task` refused the leader's task.  A loop that user code closed
+    (it kept `get_running_loop()` and closed it later) is replaced here, where
     asyncio says so, rather than checked on every call (rule 10)."""
-    main = _main(coro, loop)
-    try:
-        return loop.create_task(main, context=ctx)
-    except RuntimeError:
-        if not loop.is_closed():
-            main.close()
-            raise
     main.close()
+    if not loop.is_closed():
+        raise error
     with _lock:
         if _state.loop is loop:
             _new_sync_loop()
@@ -532,11 +536,6 @@ async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) 
         loop.stop()
 
 
-def _lead_main(coro: Coroutine[Any, Any, _R]) -> _R:
-    """The leader's run in the main thread (see `_run_here`)."""
-    return _run_here(coro, None, _sigint.install())
-
-
 def run_stopped_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _R]) -> _R:
     """Run `coro` on a loop of the user's that nobody runs now, in this
     thread (a blocking call on an object whose home loop is idle)."""
@@ -555,10 +554,15 @@ def _run_here(
     to completion behind the caller's back, or a half-made loop."""
     ctx = _copy_context()
     try:
-        if loop is None:
-            task = _create_task(_state.loop or _first_sync_loop(), coro, ctx)
-        else:
-            task = loop.create_task(_main(coro, loop), context=ctx)
+        run_on = loop or _state.loop or _first_sync_loop()
+        main = _main(coro, run_on)
+        try:
+            task = run_on.create_task(main, context=ctx)
+        except RuntimeError as error:
+            if loop is not None:
+                main.close()
+                raise
+            task = _retry_on_a_new_loop(run_on, main, coro, ctx, error)
         if saved is not None:
             st = _sigint.state
             st.target = task

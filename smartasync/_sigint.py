@@ -97,6 +97,11 @@ def install() -> Saved | None:
     when nothing was installed."""
     if threading.get_ident() != main_ident:
         return None
+    return install_main()
+
+
+def install_main() -> Saved | None:
+    """`install`, for a caller that knows it runs in the main thread."""
     handler = _getsignal(_SIGINT)
     if handler is not _default_int_handler and handler is not _on_sigint:
         if not _is_asyncio_runner_handler(handler):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen, _home
 from ._detect import caller_is_async
+from ._engine import close_unstarted
 from ._iter import DualContextManager, SyncIterator
 from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode
 from ._runner import display_name, prune_traceback, run_blocking
@@ -130,6 +131,14 @@ def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
     return awaitable
 
 
+def _fail(exc: BaseException, coro: Any) -> BaseException:
+    """A call failed before or while it ran: close its coroutine if nothing
+    started it, and give back the exception with smartasync's frames pruned."""
+    if coro is not None:
+        close_unstarted(coro)
+    return prune_traceback(exc)
+
+
 _codegen.namespace.update(
     {
         f"{_codegen._P}dispatch": dispatch,
@@ -139,6 +148,7 @@ _codegen.namespace.update(
         f"{_codegen._P}Home": Home,
         f"{_codegen._P}dualcm": lambda acm, source: DualContextManager(acm, None, source),
         f"{_codegen._P}prune": prune_traceback,
+        f"{_codegen._P}fail": _fail,
     }
 )
 
