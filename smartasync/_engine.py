@@ -271,16 +271,21 @@ def run_sync(
     `after` seconds (see `wait`)."""
     state = _state
     token = state.token
+    if _get_ident() == _sigint.main_ident:
+        # Ctrl-C is deferred (see _sigint) *before* the token is taken: a
+        # KeyboardInterrupt landing just after the acquire, before anything
+        # recorded it, would keep the token forever and hang every later
+        # call (seen on 3.13, where more instructions check for signals).
+        saved = _sigint.install_main()
+        if can_drive and token.acquire(False):
+            return _run_here(coro, None, saved, token)
+        return _follow(coro, can_drive, warn_hang, after, saved)
     lead = False
-    # `lead` is set right after the token is taken, with no call in between
-    # where Python could run a signal handler, and the `finally` gives the
-    # token back: a Ctrl-C landing anywhere here can never leave the loop
-    # owned by a thread that has stopped driving it (everything would hang).
+    # Worker threads get no signals: `lead` right after the token is taken
+    # and the `finally` giving it back cover every exception there.
     try:
         if can_drive and token.acquire(False):
             lead = True
-            if _get_ident() == _sigint.main_ident:
-                return _run_here(coro, None, _sigint.install_main())
             loop = state.loop or _first_sync_loop()
             # This is the hot path of every uncontended sync call outside the
             # main thread: kept flat on purpose (each Python call is ~0.05 us).
@@ -300,14 +305,29 @@ def run_sync(
                 flow_back(ctx)
     finally:
         if lead:
-            # Release first, then look: a follower registers first, then
-            # tries the token.  Whatever the interleaving, either it gets the
-            # token or this thread sees it pending (under the GIL, reads and
-            # writes are seen in order).
-            token.release()
-            if state.pending and token.acquire(False):
-                _hand_off()
-    saved = take_ctrl_c()
+            _give_back(token)
+    return _follow(coro, can_drive, warn_hang, after, None)
+
+
+def _give_back(token: threading.Lock) -> None:
+    # Release first, then look: a follower registers first, then tries the
+    # token.  Whatever the interleaving, either it gets the token or this
+    # thread sees it pending (under the GIL, reads and writes are seen in
+    # order).
+    token.release()
+    if _state.pending and token.acquire(False):
+        _hand_off()
+
+
+def _follow(
+    coro: Coroutine[Any, Any, _R],
+    can_drive: bool,
+    warn_hang: WarnHang | None,
+    after: float | None,
+    saved: _sigint.Saved | None,
+) -> _R:
+    """Another thread drives the sync loop (or this one cannot): hand the
+    coroutine over and wait.  `saved`: Ctrl-C deferred by the caller."""
     try:
         with _lock:
             job = _submit(coro, can_drive)
@@ -546,9 +566,10 @@ def _run_here(
     coro: Coroutine[Any, Any, _R],
     loop: asyncio.AbstractEventLoop | None,
     saved: _sigint.Saved | None,
+    token: threading.Lock | None = None,
 ) -> _R:
-    """Run `coro` on `loop` (None: the sync loop, as its leader) in this
-    thread.  In the main thread Ctrl-C was taken over (`saved`) *before* the
+    """Run `coro` on `loop` (None: the sync loop, as its leader, holding
+    `token`) in this thread.  In the main thread Ctrl-C was taken over (`saved`) *before* the
     task (or the first loop) exists: no instant is left where
     KeyboardInterrupt could strand a task that the next driver would then run
     to completion behind the caller's back, or a half-made loop."""
@@ -572,6 +593,8 @@ def _run_here(
         if loop is None and _state.pending:
             _serve_ready(task.get_loop())
     finally:
+        if token is not None:  # given back while Ctrl-C is still deferred
+            _give_back(token)
         hits = _sigint.restore(saved) if saved is not None else 0
         flow_back(ctx)
     if hits:
