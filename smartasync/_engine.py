@@ -43,6 +43,7 @@ from typing import Any, Final, TypeVar
 from . import _loops, _sigint
 
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 _get_ident = threading.get_ident
 _copy_context = contextvars.copy_context
@@ -328,14 +329,25 @@ def _follow(
 ) -> _R:
     """Another thread drives the sync loop (or this one cannot): hand the
     coroutine over and wait.  `saved`: Ctrl-C deferred by the caller."""
+    job = hand_over(saved, _submit_locked, coro, can_drive)
+    return wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
+
+
+def _submit_locked(coro: Coroutine[Any, Any, Any], drivable: bool) -> Job:
+    with _lock:
+        return _submit(coro, drivable)
+
+
+def hand_over(saved: _sigint.Saved | None, submit: Callable[..., _T], *args: Any) -> _T:
+    """`submit(*args)`, which makes a job, with Ctrl-C deferred (`saved`, from
+    `take_ctrl_c`); if it fails, Ctrl-C is given back before the error goes
+    on (otherwise `wait` gives it back)."""
     try:
-        with _lock:
-            job = _submit(coro, can_drive)
+        return submit(*args)
     except BaseException:
         if saved is not None:
             _sigint.restore(saved)
         raise
-    return wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
 
 
 async def run_async(coro: Coroutine[Any, Any, _R]) -> _R:

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _engine, _loops, _sigint
+from . import _engine, _loops
 
 _R = TypeVar("_R")
 
@@ -79,12 +79,7 @@ def run(
     """Run `coro` on a secondary loop that is not blocked, while this thread
     (whose running loop is `running`) waits."""
     saved = _engine.take_ctrl_c()
-    try:
-        job, own = _submit(coro, running)
-    except BaseException:
-        if saved is not None:
-            _sigint.restore(saved)
-        raise
+    job, own = _engine.hand_over(saved, _submit, coro, running)
     try:
         return _engine.wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
     finally:
@@ -101,14 +96,14 @@ def run_on(
     """Run `coro` on `loop`, a loop of the user's that another thread runs
     (an object's home), while this thread waits."""
     saved = _engine.take_ctrl_c()
-    try:
-        job = _engine.Job(coro, loop, _finish)
-        loop.call_soon_threadsafe(job.start)
-    except BaseException:
-        if saved is not None:
-            _sigint.restore(saved)
-        raise
+    job = _engine.hand_over(saved, _submit_to, coro, loop)
     return _engine.wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
+
+
+def _submit_to(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> _engine.Job:
+    job = _engine.Job(coro, loop, _finish)
+    loop.call_soon_threadsafe(job.start)
+    return job
 
 
 def _submit(
