@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
+from . import _sigint
 from ._engine import take_ctrl_c
 from ._home import async_face_for, run_sync_for
 from ._sigint import restore
@@ -64,8 +65,37 @@ class SyncIterator(Generic[_Y]):
         self._state = _NEW
         self._thread = threading.get_ident()
 
-    def __iter__(self) -> SyncIterator[_Y]:
+    def __iter__(self) -> Iterator[_Y]:
+        # A fresh iterator in the main thread hands `for` (and list(), zip()
+        # ...) a generator of its steps instead of itself.  A Ctrl-C that
+        # lands at the instant a step begins (the first instruction of
+        # __next__, before any `try` can hold it) would otherwise leave the
+        # async generator at its last `yield`, its cleanup waiting for the
+        # traceback (which holds this iterator) to be dropped: after the
+        # caller has seen KeyboardInterrupt.  A generator's resumption point
+        # is inside the `try` of `_steps`, whose `finally` closes it first.
+        if self._state == _NEW and threading.get_ident() == _sigint.main_ident:
+            return self._steps()
         return self
+
+    def _steps(self) -> Iterator[_Y]:
+        try:
+            while True:
+                try:
+                    item = self.__next__()
+                except StopIteration:
+                    return
+                yield item
+        finally:
+            # As __del__: close here only in the thread that iterated, outside
+            # any running loop (a `break`, an exception, or the end).
+            if (
+                self._state == _STARTED
+                and getattr(self._agen, "ag_frame", None) is not None
+                and threading.get_ident() == self._thread
+                and asyncio._get_running_loop() is None
+            ):
+                self.close()
 
     def __next__(self) -> _Y:
         if self._state == _DONE:
