@@ -7,12 +7,14 @@ decided per call, leader/follower style:
 
 * **Leader**: nobody drives the loop, so the calling thread does, itself, for
   as long as its own call lasts.  No thread hop: this is the uncontended case
-  and costs what a kept loop costs (one lock round trip more, twice).
+  and costs what a kept loop costs plus one non-blocking acquire and one
+  release of the token (`_State.token`).
 * **Follower**: another thread drives the loop.  The call is handed to the
   loop (`call_soon_threadsafe`) and the caller waits on a lock of its own.
-  When the driver's own call ends while followers wait, it hands the loop to
-  one of them (promotion) rather than keep driving for others: a leader never
-  waits on somebody else's coroutine.
+  When the driver's own call ends while followers wait, it runs what is
+  ready for them without waiting (`_serve_ready`), then hands the loop to one
+  of them (promotion) rather than keep driving: a leader never waits for
+  somebody else's coroutine.
 * **Cannot drive**: the caller's own loop is running (a sync helper inside
   async code, a notebook cell without `await`, a caller under trio).  The call
   is handed over like a follower's; if nobody drives, the driver thread (one
@@ -25,8 +27,10 @@ Why leader/follower and not one loop thread that everybody hands calls to: a
 hop costs two thread switches (tens of microseconds under the GIL), against
 about 4 us for a whole uncontended sync call.
 
-All state below is guarded by `_lock`, a plain `threading.Lock`, held only
-for a few attribute reads and writes, never across a loop run.
+The token says who drives; the rest of the state is guarded by `_lock`, a
+plain `threading.Lock` held only for a few attribute reads and writes, never
+across a loop run.  In the main thread Ctrl-C is deferred (`_sigint`) from
+before the token or a job exists until the call has ended.
 """
 
 from __future__ import annotations
