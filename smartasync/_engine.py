@@ -369,9 +369,7 @@ async def run_async(coro: Coroutine[Any, Any, _R]) -> _R:
 
     with _lock:
         job = _submit(coro, False)
-        job.notify = notify
-        if job.finished:  # (cannot be: it starts on the loop, later) for clarity
-            notify(job)
+        job.notify = notify  # under _lock: the job cannot have started yet
     try:
         await asyncio.shield(done)
     except asyncio.CancelledError:

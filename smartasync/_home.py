@@ -30,8 +30,6 @@ from typing import Any, Final
 
 from . import _engine, _runner
 from ._modes import (
-    ASYNC,
-    AUTO,
     INSTANCE_KEY,
     NO_MODE,
     Home,
@@ -159,12 +157,6 @@ def mode_under(home: Home, method_mode: Mode | None, source: object) -> Mode:
     if method_mode is None:
         return own or class_mode(type(source))
     return own or method_mode
-
-
-def wants_awaitable(mode: Mode, caller_is_async: Callable[[], bool]) -> bool:
-    if mode is AUTO:
-        return caller_is_async()
-    return mode is ASYNC
 
 
 def awaitable_for(home: Home, coro: Any, name: str) -> Any:

@@ -62,13 +62,20 @@ def _dispatch_homed(
     if not _home.usable(source, home, name):  # its loop closed: the ordinary rules
         return dispatch(dual, source, frame, awaitable)
     mode = _home.mode_under(home, dual._mode, source)
-    if _home.wants_awaitable(mode, lambda: caller_is_async(frame)):
-        if dual._kind is COROUTINE:
-            return _home.awaitable_for(home, awaitable, name)
-        if dual._kind is ASYNCGEN:
-            return _home.iterator_for(home, awaitable, name)
-        return awaitable
+    if caller_is_async(frame) if mode is AUTO else mode is ASYNC:
+        return _homed_async_face(dual, home, awaitable)
     return block(dual, awaitable, frame, mode is AUTO, source, home)
+
+
+def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any) -> Any:
+    """What an async caller gets from a call on an entered object: the
+    coroutine or async generator, carried to the home loop when the caller
+    runs on another one (context-manager methods route in `_iter`)."""
+    if dual._kind is COROUTINE:
+        return _home.awaitable_for(home, awaitable, dual.__qualname__)
+    if dual._kind is ASYNCGEN:
+        return _home.iterator_for(home, awaitable, dual.__qualname__)
+    return awaitable
 
 
 def resolve_mode(dual: DualFunction, source: object) -> Mode:
@@ -113,7 +120,7 @@ def block(
 def explicit_sync(dual: DualFunction, source: object, awaitable: Any) -> Any:
     """`.sync()` on a bound method: `block`, on the home loop if there is one."""
     home = getattr(source, INSTANCE_KEY, None)
-    if home.__class__ is Home and _home.usable(source, home, dual.__qualname__):
+    if _home.usable(source, home, dual.__qualname__):
         return block(dual, awaitable, None, False, source, home)
     return block(dual, awaitable, None, False, source)
 
@@ -124,11 +131,7 @@ def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
     if not _home.usable(source, home, dual.__qualname__):
         return awaitable
     assert isinstance(home, Home)
-    if dual._kind is COROUTINE:
-        return _home.awaitable_for(home, awaitable, dual.__qualname__)
-    if dual._kind is ASYNCGEN:
-        return _home.iterator_for(home, awaitable, dual.__qualname__)
-    return awaitable
+    return _homed_async_face(dual, home, awaitable)
 
 
 def _fail(exc: BaseException, coro: Any) -> BaseException:
