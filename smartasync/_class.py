@@ -26,22 +26,19 @@ from ._modes import (
     class_mode,
     lookup_static,
 )
+from ._protocol import TWINS, is_dunder, is_public_inherited
 from ._wrap import DualClassMethod, DualFunction, kind_of
 
 ASYNC_ONLY_MARK: Final = "__smartasync_async_only__"
 _HOOK_MARK: Final = "__smartasync_hook__"
 
-# (async protocol method, its sync twin, the twin's implementation)
-_TWINS: Final = (
-    ("__aenter__", "__enter__", twin_enter),
-    ("__aexit__", "__exit__", twin_exit),
-    ("__aiter__", "__iter__", twin_iter),
-    ("__anext__", "__next__", twin_next),
-)
-
-
-def is_dunder(name: str) -> bool:
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+# The implementation of each sync twin named in _protocol.TWINS.
+TWIN_IMPLS: Final = {
+    "__enter__": twin_enter,
+    "__exit__": twin_exit,
+    "__iter__": twin_iter,
+    "__next__": twin_next,
+}
 
 
 def is_async_only(fn: object) -> bool:
@@ -120,7 +117,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
             seen.add(name)
             if smart_base or is_dunder(name):
                 continue
-            if name.startswith("_") and not isinstance(attr, DualFunction):
+            if not is_public_inherited(name) and not isinstance(attr, DualFunction):
                 continue
             new = convert(attr, static_mode)
             if new is not None:
@@ -134,9 +131,9 @@ def walk(cls: type, mode: Mode | None = None) -> None:
         if type(found) is FunctionType and not getattr(found, WRAPPED_MARK, False):
             setattr_(cls, name, wrap(found))
 
-    for async_name, sync_name, twin in _TWINS:
+    for async_name, sync_name in TWINS:
         if lookup_static(cls, async_name) is not None and lookup_static(cls, sync_name) is None:
-            setattr_(cls, sync_name, twin)
+            setattr_(cls, sync_name, TWIN_IMPLS[sync_name])
 
 
 def install_subclass_hook(cls: type) -> None:

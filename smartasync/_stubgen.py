@@ -40,8 +40,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final
 
-from ._class import _TWINS
+from ._class import TWIN_IMPLS
 from ._modes import is_smart_class
+from ._protocol import TWIN_OF, TWINS
 from ._wrap import ASYNCGEN, CONTEXT_MANAGER, DualClassMethod, DualFunction
 
 DEFAULT_OUTPUT: Final = "stubs"
@@ -58,8 +59,6 @@ _ACM_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?asynccontextmanager\s*$")
 _BINDING_DECORATOR: Final = re.compile(r"^@(?:builtins\.)?(?:classmethod|staticmethod)\s*$")
 
 _SELF: Final = re.compile(r"\b(?:typing\.|typing_extensions\.)?Self\b")
-
-_TWIN_OF: Final = {sync: name for name, sync, _ in _TWINS}
 
 
 @dataclass
@@ -109,7 +108,7 @@ def _collect(module: ModuleType) -> _ModuleFacts:
             if klass.__module__ == module.__name__ and "<locals>" not in klass.__qualname__
         ]
         if smart:
-            added = [sync for _, sync, twin in _TWINS if vars(cls).get(sync) is twin]
+            added = [sync for _, sync in TWINS if vars(cls).get(sync) is TWIN_IMPLS[sync]]
             if added:
                 facts.twins[qualname] = added
 
@@ -193,7 +192,7 @@ def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
         qualname = f"{owner}.{name}" if owner else name
         if owner:
             originals_all.setdefault(owner, set()).add(name)
-        if owner and match["async"] and name in _TWIN_OF.values():
+        if owner and match["async"] and name in TWIN_OF.values():
             originals.setdefault(owner, {})[name] = (match["indent"], params, ret)
         if owner and name == "__aiter__":
             originals.setdefault(owner, {})[name] = (match["indent"], params, ret)
@@ -272,7 +271,7 @@ def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
         found = originals.get(qualname, {})
         new_lines = []
         for sync_name in twins:
-            async_name = _TWIN_OF[sync_name]
+            async_name = TWIN_OF[sync_name]
             if async_name in found:
                 _, params, ret = found[async_name]
                 new_lines.append(

@@ -88,6 +88,8 @@ from mypy.types import (
 )
 from mypy.typevars import fill_typevars
 
+from ._protocol import TWINS, is_dunder
+
 __all__ = ["SUPPORTED_MYPY", "SmartAsyncPlugin", "plugin"]
 
 # -- fullnames ----------------------------------------------------------------
@@ -141,13 +143,6 @@ BINDING_FACADES: Final = {
 
 METADATA_KEY: Final = "smartasync"
 
-# (async protocol method, its sync twin)
-TWINS: Final = (
-    ("__aenter__", "__enter__"),
-    ("__aexit__", "__exit__"),
-    ("__aiter__", "__iter__"),
-    ("__anext__", "__next__"),
-)
 
 # mypy versions this plugin supports: (first, first unsupported).  Tested on
 # 1.20 and 2.4.  mypy 1.11 reports valid overrides of dual methods as
@@ -313,10 +308,6 @@ def _decorator_names(decorator: Decorator) -> set[str]:
     }
 
 
-def _is_dunder(name: str) -> bool:
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
-
-
 def is_smart(info: TypeInfo) -> bool:
     """Is `info` a smart class: SmartAsync among its bases, or marked by us."""
     return any(base.fullname == SMART_BASE or METADATA_KEY in base.metadata for base in info.mro)
@@ -480,7 +471,7 @@ class _ClassTransformer:
 
     def convert(self, statement: Statement) -> Decorator | None:
         if isinstance(statement, FuncDef):
-            if _is_dunder(statement.name) or not statement.is_coroutine:
+            if is_dunder(statement.name) or not statement.is_coroutine:
                 return None
             decorator_type = self.kind_decorator(statement, set())
             if decorator_type is None:
@@ -488,7 +479,7 @@ class _ClassTransformer:
             return _make_decorated(statement, self.info, decorator_type)
         if isinstance(statement, Decorator):
             func = statement.func
-            if _is_dunder(func.name) or any(_is_our_decorator(d) for d in statement.decorators):
+            if is_dunder(func.name) or any(_is_our_decorator(d) for d in statement.decorators):
                 return None
             names = _decorator_names(statement)
             if SMARTASYNC_DECORATOR in names or ASYNC_ONLY_DECORATOR in names:
