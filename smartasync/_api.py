@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from ._class import (
-    ASYNC_ONLY_MARK,
     SmartAsync,
     install_subclass_hook,
     walk,
 )
+from ._convert import ASYNC_ONLY_MARK, describe, to_dual
+from ._dispatch import resolve_mode
+from ._dual import DualBound, DualFunction
+from ._kinds import kind_of
 from ._modes import (
     AUTO,
     INSTANCE_KEY,
@@ -23,7 +25,6 @@ from ._modes import (
     is_smart_class,
     own_mode,
 )
-from ._wrap import DualBound, DualClassMethod, DualFunction, kind_of, resolve_mode
 
 if TYPE_CHECKING:
     from ._typing import DualContextManager, DualGenFunction, ModeDecorator
@@ -32,29 +33,6 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _C = TypeVar("_C", bound=type)
-
-
-_ACCEPTED = (
-    "an `async def` function or method (a coroutine function, an async generator "
-    "function, or a function made with contextlib.asynccontextmanager), a "
-    "staticmethod or classmethod of one, or a class"
-)
-
-
-def describe(obj: object) -> str:
-    """Name `obj` for an error message: what it is and where it comes from."""
-    if inspect.isclass(obj):
-        return f"the class {obj.__qualname__}"
-    if inspect.isfunction(obj):
-        code = obj.__code__
-        if obj.__name__ == "<lambda>":
-            return f"the lambda defined at {code.co_filename}:{code.co_firstlineno}"
-        return f"the plain function {obj.__qualname__}() defined at {code.co_filename}:{code.co_firstlineno}"
-    if inspect.ismethod(obj):
-        return f"the bound method {obj.__qualname__}() of a {type(obj.__self__).__qualname__}"
-    if callable(obj) and hasattr(obj, "__qualname__"):
-        return f"the callable {obj.__qualname__} ({type(obj).__qualname__})"
-    return f"an instance of {type(obj).__qualname__} ({obj!r:.60})"
 
 
 @overload
@@ -101,28 +79,7 @@ def _decorate(target: object, mode: Mode | None) -> object:
             install_subclass_hook(target)
         walk(target, mode)
         return target
-    if isinstance(target, DualFunction):
-        return target if mode is None else target.with_options(mode=mode)
-    if isinstance(target, staticmethod):
-        inner: Any = _decorate(target.__func__, mode)
-        return staticmethod(inner)
-    if isinstance(target, classmethod):
-        inner = target.__func__
-        if isinstance(inner, DualFunction):
-            return DualClassMethod(inner.__wrapped__, inner._kind, mode or inner._mode)
-        kind = kind_of(inner)
-        if kind is None:
-            raise TypeError(
-                f"@smartasync expected {_ACCEPTED}, but got a classmethod of {describe(inner)}"
-            )
-        return DualClassMethod(inner, kind, mode)
-    kind = kind_of(target)
-    if kind is None or not callable(target):
-        raise TypeError(
-            f"@smartasync expected {_ACCEPTED}, but got {describe(target)}. "
-            f"Define it with `async def`, or leave it undecorated."
-        )
-    return DualFunction(target, kind, mode)
+    return to_dual(target, mode, member=False)
 
 
 def async_only(func: _T) -> _T:

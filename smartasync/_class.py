@@ -14,6 +14,8 @@ from __future__ import annotations
 from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
+from ._convert import to_dual
+from ._dual import DualFunction
 from ._home import WRAPPED_MARK, wrap_aenter, wrap_aexit
 from ._iter import twin_enter, twin_exit, twin_iter, twin_next
 from ._modes import (
@@ -27,9 +29,7 @@ from ._modes import (
     lookup_static,
 )
 from ._protocol import TWINS, is_dunder, is_public_inherited
-from ._wrap import DualClassMethod, DualFunction, kind_of
 
-ASYNC_ONLY_MARK: Final = "__smartasync_async_only__"
 _HOOK_MARK: Final = "__smartasync_hook__"
 
 # The implementation of each sync twin named in _protocol.TWINS.
@@ -39,44 +39,6 @@ TWIN_IMPLS: Final = {
     "__iter__": twin_iter,
     "__next__": twin_next,
 }
-
-
-def is_async_only(fn: object) -> bool:
-    # A dict lookup, not getattr(fn, mark, False): a missing attribute raises
-    # and catches AttributeError inside getattr, 0.3 us per method walked.
-    namespace = getattr(fn, "__dict__", None)
-    return bool(namespace and namespace.get(ASYNC_ONLY_MARK, False))
-
-
-def convert(attr: object, static_mode: Mode | None) -> object | None:
-    """The dual replacement for a class attribute, or None to leave it as is."""
-    if type(attr) is FunctionType:  # most attributes: checked first
-        kind = kind_of(attr)
-        if kind is None or is_async_only(attr):
-            return None
-        return DualFunction(attr, kind, None, True)
-    if isinstance(attr, DualFunction):
-        return None if attr._smart else attr.with_options(smart=True)
-    if isinstance(attr, staticmethod):
-        inner = attr.__func__
-        if isinstance(inner, DualFunction) or is_async_only(inner):
-            return None
-        kind = kind_of(inner)
-        # A static method has no receiver to read a mode from; it takes the
-        # class's mode as it stands when the class is walked.
-        return None if kind is None else staticmethod(DualFunction(inner, kind, static_mode))
-    if isinstance(attr, classmethod):
-        inner = attr.__func__
-        if isinstance(inner, DualFunction):
-            return DualClassMethod(inner.__wrapped__, inner._kind, inner._mode, smart=True)
-        kind = kind_of(inner)
-        if kind is None or is_async_only(inner):
-            return None
-        return DualClassMethod(inner, kind, smart=True)
-    if isinstance(attr, FunctionType) and not is_async_only(attr):
-        kind = kind_of(attr)
-        return None if kind is None else DualFunction(attr, kind, smart=True)
-    return None
 
 
 def walk(cls: type, mode: Mode | None = None) -> None:
@@ -99,7 +61,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     for name, attr in list(own.items()):
         if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
             continue
-        new = convert(attr, static_mode)
+        new = to_dual(attr, static_mode, member=True)
         if new is not None:
             setattr_(cls, name, new)
 
@@ -119,7 +81,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
                 continue
             if not is_public_inherited(name) and not isinstance(attr, DualFunction):
                 continue
-            new = convert(attr, static_mode)
+            new = to_dual(attr, static_mode, member=True)
             if new is not None:
                 setattr_(cls, name, new)
 

@@ -26,18 +26,26 @@ from types import CodeType, FunctionType
 from typing import Any, Final
 
 from ._detect import ASYNC_CODE_FLAGS
-from ._modes import AUTO, INSTANCE_KEY
+from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
+from ._modes import AUTO, INSTANCE_KEY, Home
 
 _P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
 
 _factories: dict[str, Callable[..., tuple[Callable[..., Any], ...]]] = {}
 
-# Filled in by _wrap (dispatch, block, dual context manager) to avoid an import cycle.
+# The globals of generated code: every name it uses, under the prefix.
 namespace: Final[dict[str, Any]] = {
     "__builtins__": __builtins__,
     "__name__": "smartasync._generated",
     f"{_P}getframe": sys._getframe,
     f"{_P}AUTO": AUTO,
+    f"{_P}Home": Home,
+    f"{_P}dispatch": dispatch,
+    f"{_P}block": block,
+    f"{_P}explicit_sync": explicit_sync,
+    f"{_P}explicit_aio": explicit_aio,
+    f"{_P}dualcm": dual_context_manager,
+    f"{_P}fail": fail,
 }
 
 Parameters = list[inspect.Parameter]

@@ -41,9 +41,10 @@ from types import ModuleType
 from typing import Final
 
 from ._class import TWIN_IMPLS
+from ._dual import DualClassMethod, DualFunction
+from ._kinds import ASYNCGEN, CONTEXT_MANAGER
 from ._modes import is_smart_class
 from ._protocol import TWIN_OF, TWINS
-from ._wrap import ASYNCGEN, CONTEXT_MANAGER, DualClassMethod, DualFunction
 
 DEFAULT_OUTPUT: Final = "stubs"
 
@@ -63,7 +64,7 @@ _SELF: Final = re.compile(r"\b(?:typing\.|typing_extensions\.)?Self\b")
 
 @dataclass
 class _Dual:
-    kind: str  # _wrap.COROUTINE / ASYNCGEN / CONTEXT_MANAGER
+    kind: str  # _kinds.COROUTINE / ASYNCGEN / CONTEXT_MANAGER
     binding: str = "function"  # or "method", "classmethod", "staticmethod"
 
 

@@ -14,177 +14,18 @@ nothing more.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import sys
-from collections.abc import AsyncIterator, Callable
-from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
-from types import FrameType, FunctionType
+from collections.abc import Callable
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, Final
 
-from . import _codegen, _home
-from ._detect import caller_is_async
-from ._engine import close_unstarted
-from ._iter import DualContextManager, SyncIterator
-from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode
-from ._runner import display_name, prune_traceback, run_blocking
-
-COROUTINE: Final = "coroutine"
-ASYNCGEN: Final = "async generator"
-CONTEXT_MANAGER: Final = "async context manager"
+from . import _codegen
+from ._dispatch import block, dispatch
+from ._kinds import CONTEXT_MANAGER, Kind
+from ._modes import AUTO, Mode
 
 _new = object.__new__
-
-
-def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: Any) -> Any:
-    """The bare call, after the inline fast path declined: resolve the mode,
-    then return `awaitable` or run it.  `source` is the receiver (instance or
-    class) whose mode counts, or None."""
-    if dual._smart and source is not None:
-        home = getattr(source, INSTANCE_KEY, None)
-        if home.__class__ is Home:
-            return _dispatch_homed(dual, source, frame, awaitable, home)
-    mode = resolve_mode(dual, source)
-    if mode is AUTO:
-        if caller_is_async(frame):
-            return awaitable
-        return block(dual, awaitable, frame, True, source)
-    if mode is ASYNC:
-        return awaitable
-    return block(dual, awaitable, frame, False, source)
-
-
-def _dispatch_homed(
-    dual: DualFunction, source: object, frame: FrameType, awaitable: Any, home: Home
-) -> Any:
-    """The bare call on an entered object: the same decision, on its home loop."""
-    name = dual.__qualname__
-    if not _home.usable(source, home, name):  # its loop closed: the ordinary rules
-        return dispatch(dual, source, frame, awaitable)
-    mode = _home.mode_under(home, dual._mode, source)
-    if caller_is_async(frame) if mode is AUTO else mode is ASYNC:
-        return _homed_async_face(dual, home, awaitable)
-    return block(dual, awaitable, frame, mode is AUTO, source, home)
-
-
-def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any) -> Any:
-    """What an async caller gets from a call on an entered object: the
-    coroutine or async generator, carried to the home loop when the caller
-    runs on another one (context-manager methods route in `_iter`)."""
-    if dual._kind is COROUTINE:
-        return _home.awaitable_for(home, awaitable, dual.__qualname__)
-    if dual._kind is ASYNCGEN:
-        return _home.iterator_for(home, awaitable, dual.__qualname__)
-    return awaitable
-
-
-def resolve_mode(dual: DualFunction, source: object) -> Mode:
-    """First match wins: the instance's mode, the method's own mode (given to
-    `@smartasync(mode=...)` on the method), the class's mode, auto."""
-    method_mode = dual._mode
-    if not dual._smart or source is None:
-        return method_mode or AUTO
-    if method_mode is None:
-        # One attribute read gives the instance's mode if it has one, else its
-        # class's (see _modes.INSTANCE_KEY); for a class, the class's.
-        mode = getattr(source, INSTANCE_KEY, AUTO)
-        if mode.__class__ is Home:
-            return _home.mode_under(mode, None, source)
-        return canonical_mode(mode)
-    if isinstance(source, type):  # a class method: the class has no mode over the method's
-        return method_mode
-    return own_mode(source) or method_mode
-
-
-def block(
-    dual: DualFunction,
-    awaitable: Any,
-    frame: FrameType | None = None,
-    implicit: bool = False,
-    source: object = None,
-    home: Home | None = None,
-) -> Any:
-    """The blocking form of a call's result: the value of a coroutine, a plain
-    iterator over an async generator, a `with`-able context manager."""
-    kind = dual._kind
-    if kind is COROUTINE:
-        if home is not None:
-            return _home.run_sync(home, awaitable, dual.__qualname__, source)
-        return run_blocking(awaitable, dual.__qualname__, frame, implicit, source)
-    name = display_name(dual.__qualname__, source)
-    if kind is ASYNCGEN:
-        return SyncIterator(awaitable, name, source)
-    return DualContextManager(awaitable, name, source)
-
-
-def explicit_sync(dual: DualFunction, source: object, awaitable: Any) -> Any:
-    """`.sync()` on a bound method: `block`, on the home loop if there is one."""
-    home = getattr(source, INSTANCE_KEY, None)
-    if _home.usable(source, home, dual.__qualname__):
-        return block(dual, awaitable, None, False, source, home)
-    return block(dual, awaitable, None, False, source)
-
-
-def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
-    """`.aio()` on an entered object, from another loop: run it on the home loop."""
-    home = getattr(source, INSTANCE_KEY, None)
-    if not _home.usable(source, home, dual.__qualname__):
-        return awaitable
-    assert isinstance(home, Home)
-    return _homed_async_face(dual, home, awaitable)
-
-
-def _fail(exc: BaseException, coro: Any) -> BaseException:
-    """A call failed before or while it ran: close its coroutine if nothing
-    started it, and give back the exception with smartasync's frames pruned."""
-    if coro is not None:
-        close_unstarted(coro)
-    return prune_traceback(exc)
-
-
-_codegen.namespace.update(
-    {
-        f"{_codegen._P}dispatch": dispatch,
-        f"{_codegen._P}block": block,
-        f"{_codegen._P}explicit_sync": explicit_sync,
-        f"{_codegen._P}explicit_aio": explicit_aio,
-        f"{_codegen._P}Home": Home,
-        f"{_codegen._P}dualcm": lambda acm, source: DualContextManager(acm, None, source),
-        f"{_codegen._P}prune": prune_traceback,
-        f"{_codegen._P}fail": _fail,
-    }
-)
-
-
-async def _probe() -> AsyncIterator[None]:
-    yield
-
-
-# Every @asynccontextmanager function shares its helper's code object: the one
-# exact test for "made with asynccontextmanager".
-_ACM_HELPER_CODE: Final = contextlib.asynccontextmanager(_probe).__code__
-
-
-def kind_of(fn: object) -> str | None:
-    """Which dual shape `fn` has, or None if it is not something we make dual."""
-    if type(fn) is FunctionType:  # the common case, read straight from the flags
-        code = fn.__code__
-        if code is _ACM_HELPER_CODE:
-            return CONTEXT_MANAGER
-        flags = code.co_flags
-        if flags & CO_ASYNC_GENERATOR:
-            return ASYNCGEN
-        if flags & CO_COROUTINE:
-            return COROUTINE
-        if not hasattr(fn, "_is_coroutine_marker"):  # inspect.markcoroutinefunction
-            return None
-    if getattr(fn, "__code__", None) is _ACM_HELPER_CODE:
-        return CONTEXT_MANAGER  # a @contextlib.asynccontextmanager function
-    if inspect.isasyncgenfunction(fn):
-        return ASYNCGEN
-    if inspect.iscoroutinefunction(fn):
-        return COROUTINE
-    return None
 
 
 def _doc(self: Any) -> str | None:
@@ -267,14 +108,14 @@ class DualFunction(_Introspection):
     if TYPE_CHECKING:
         __wrapped__: Callable[..., Any]
         __qualname__: str
-        _kind: str
+        _kind: Kind
         _mode: Mode | None
         _smart: bool
 
     def __init__(
         self,
         fn: Callable[..., Any],
-        kind: str,
+        kind: Kind,
         mode: Mode | None = None,
         smart: bool = False,
     ) -> None:
