@@ -8,6 +8,7 @@ driver thread) is not counted; what it makes per call or per thread is.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sys
@@ -16,6 +17,7 @@ import time
 import tracemalloc
 from typing import Any
 
+from _targets import GROWTH_AWAIT, GROWTH_SUSPENDING, GROWTH_SYNC
 from _timing import UNROLL, compile_timer
 
 PATIENCE = 120.0  # seconds a thread join may take before the run fails
@@ -45,18 +47,47 @@ def os_threads() -> int | None:
     return _count_dir("/proc/self/task")
 
 
-def memory_growth(obj: Any, calls: int, samples: int = 10) -> dict[str, Any]:
-    """`calls` sync calls `obj.m(1)` in this thread after a warm-up of a
-    twentieth as many, with the resident size and the number of memory blocks
-    allocated sampled `samples` times; then a fiftieth as many calls under
-    tracemalloc (several times slower), for the bytes each leaves allocated.
+# The kinds of call whose growth is measured: (entry, statement, timer kind).
+KINDS = [
+    (GROWTH_SYNC, "obj.m(1)", "sync"),
+    (GROWTH_SUSPENDING, "obj.s(1)", "sync"),
+    (GROWTH_AWAIT, "obj.m(1)", "async"),
+]
+
+
+def growth_of_each_kind(obj: Any, calls: int, samples: int) -> dict[str, dict[str, Any]]:
+    """memory_growth() for every kind of call, one after the other on the
+    same instance; awaited calls on a kept loop of their own."""
+    loop = asyncio.new_event_loop()
+    try:
+        return {
+            entry: memory_growth(stmt, {"obj": obj}, kind, loop, calls, samples)
+            for entry, stmt, kind in KINDS
+        }
+    finally:
+        loop.close()
+
+
+def memory_growth(
+    stmt: str,
+    namespace: dict[str, Any],
+    kind: str,
+    loop: asyncio.AbstractEventLoop,
+    calls: int,
+    samples: int = 10,
+) -> dict[str, Any]:
+    """`calls` runs of `stmt` in this thread (kind as compile_timer takes it)
+    after a warm-up of a twentieth as many, with the resident size and the
+    number of memory blocks allocated sampled `samples` times; then a
+    fiftieth as many calls under tracemalloc (several times slower), for the
+    bytes each leaves allocated.
 
     Not `len(gc.get_objects())`: the big list it builds moves glibc's mmap
     threshold, and the resident size with it, by a few hundred KiB."""
     warmup = max(1000, calls // 20)
     window = max(1000, calls // 50)
     chunk = max(UNROLL, calls // samples // UNROLL * UNROLL)
-    timer = compile_timer("obj.m(1)", {"obj": obj}, "sync", None)
+    timer = compile_timer(stmt, namespace, kind, loop)
     started = time.perf_counter()
     timer(warmup // UNROLL)
 
@@ -92,7 +123,7 @@ def memory_growth(obj: Any, calls: int, samples: int = 10) -> dict[str, Any]:
         else last["rss_bytes"] - first["rss_bytes"]
     )
     return {
-        "statement": "obj.m(1)",
+        "statement": stmt if kind == "sync" else f"await {stmt}",
         "calls": done,
         "warmup_calls": warmup,
         "rss_growth_bytes": rss_growth,
@@ -198,35 +229,34 @@ def _over(after: dict[str, int | None], before: dict[str, int | None], *keys: st
 # Markdown.
 
 
-def growth_table(item: dict[str, Any]) -> str:
-    rss = item["rss_growth_bytes"]
-    rss_text = (
-        "not measured (no /proc)"
-        if rss is None
-        else f"{rss / 1024:+.0f} KiB, {item['rss_bytes_per_call']:.3f} B per call"
-    )
-    first = item["samples"][0]["rss_bytes"]
-    trail = ", ".join(
-        f"{(point['rss_bytes'] - first) / 1024:+.0f}"
-        for point in item["samples"]
-        if first is not None and point["rss_bytes"] is not None
-    )
-    return "\n".join(
-        [
-            f"### Memory over {item['calls']:,} sync calls `{item['statement']}` in one thread, "
-            f"after {item['warmup_calls']:,} warm-up calls",
-            "",
-            "| measure | growth |",
-            "|---|---|",
-            f"| resident size (RSS) | {rss_text} |",
-            f"| memory blocks allocated (sys.getallocatedblocks) | {item['allocated_blocks_growth']:+d} |",
-            f"| bytes left allocated per call (tracemalloc, {item['traced_calls']:,} more calls) "
-            f"| {item['traced_bytes_per_call']:.3f} |",
-            "",
-            f"RSS at each of the {len(item['samples'])} samples, KiB over the first: {trail or '—'}"
-            f" ({item['seconds']:.1f} s; tracemalloc {item['traced_seconds']:.1f} s)",
-        ]
-    )
+def growth_table(items: dict[str, dict[str, Any]]) -> str:
+    first = next(iter(items.values()))
+    lines = [
+        f"### Memory over {first['calls']:,} calls of each kind in one thread, "
+        f"after {first['warmup_calls']:,} warm-up calls",
+        "",
+        "| calls | resident size (RSS) | RSS per call | memory blocks (sys.getallocatedblocks) "
+        "| bytes left allocated per call (tracemalloc) | RSS at each sample, KiB over the first "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for entry, item in items.items():
+        rss = item["rss_growth_bytes"]
+        start = item["samples"][0]["rss_bytes"]
+        trail = ", ".join(
+            f"{(point['rss_bytes'] - start) / 1024:+.0f}"
+            for point in item["samples"]
+            if start is not None and point["rss_bytes"] is not None
+        )
+        growth = "—" if rss is None else f"{rss / 1024:+.0f} KiB"
+        per_call = "—" if rss is None else f"{item['rss_bytes_per_call']:.3f} B"
+        lines.append(
+            f"| {entry} | {growth} | {per_call} "
+            f"| {item['allocated_blocks_growth']:+d} "
+            f"| {item['traced_bytes_per_call']:.3f} ({item['traced_calls']:,} calls) "
+            f"| {trail or '—'} | {item['seconds']:.1f} + {item['traced_seconds']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def churn_table(item: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ to; `Holder.ran_in()` says which case a run measured.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,20 @@ from _timing import UNROLL, Timer, compile_timer
 # No barrier or join waits forever: a broken engine fails the run instead of
 # hanging it.
 PATIENCE = 120.0
+
+
+class BackgroundLoop:
+    """The floor for forced sync calls: a bare loop thread of our own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
 
 
 class Team:

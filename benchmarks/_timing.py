@@ -43,17 +43,34 @@ async def __bench(__n, __perf=__perf):
 """
 
 
+# Each await in a caller coroutine of its own, made for the call (a request
+# handler, a callback): the caller's frame is new every time.
+_FRESH = (
+    """\
+async def __caller():
+    return await {stmt}
+
+"""
+    + _ASYNC
+)
+
+
 def compile_timer(
     stmt: str, namespace: dict[str, Any], kind: str, loop: asyncio.AbstractEventLoop | None
 ) -> Timer:
-    """A timer for `stmt`: kind "sync" runs it plainly, "async" awaits it and
-    "inloop" runs it inside a coroutine, both on `loop`."""
-    prefix = "await " if kind == "async" else ""
-    body = "\n".join(f"        {prefix}{stmt}" for _ in range(UNROLL))
-    template = _SYNC if kind == "sync" else _ASYNC
+    """A timer for `stmt`: kind "sync" runs it plainly, "async" awaits it,
+    "fresh" awaits it inside a new caller coroutine each time and "inloop"
+    runs it inside a coroutine; all but "sync" on `loop`."""
+    if kind == "fresh":
+        body = "\n".join("        await __caller()" for _ in range(UNROLL))
+        source = _FRESH.format(stmt=stmt, body=body)
+    else:
+        prefix = "await " if kind == "async" else ""
+        body = "\n".join(f"        {prefix}{stmt}" for _ in range(UNROLL))
+        source = (_SYNC if kind == "sync" else _ASYNC).format(body=body)
     scope = dict(namespace)
     scope["__perf"] = time.perf_counter
-    exec(compile(template.format(body=body), f"<bench {stmt}>", "exec"), scope)
+    exec(compile(source, f"<bench {stmt}>", "exec"), scope)
     bench = scope["__bench"]
     if kind == "sync":
         sync_bench: Callable[[int], float] = bench
