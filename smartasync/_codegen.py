@@ -52,6 +52,9 @@ Parameters = list[inspect.Parameter]
 
 
 def signature_parameters(fn: Callable[..., Any], follow_wrapped: bool) -> Parameters | None:
+    """The parameters the generated code must accept: `fn`'s own, not those of
+    what it wraps, except for an @asynccontextmanager function, whose helper
+    takes (*args, **kwds) and whose signature is the generator function's."""
     try:
         sig = inspect.signature(fn, follow_wrapped=follow_wrapped)
     except (TypeError, ValueError):
@@ -109,7 +112,7 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # coroutine if nothing ever started it (a Ctrl-C landing in smartasync's code
 # before the engine took it over would otherwise leave "never awaited").
 _CALL_TEMPLATE = """\
-    def __call__({self}{params}):
+    def __call__({params}):
 {head}        if {fast}:
             return {P}fn({first}{args})
         {P}c = None
@@ -120,7 +123,7 @@ _CALL_TEMPLATE = """\
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
 _CALL_NO_FAST_PATH = """\
-    def __call__({self}{params}):
+    def __call__({params}):
 {head}        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
@@ -129,32 +132,32 @@ _CALL_NO_FAST_PATH = """\
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
 _CALL_CONTEXT_MANAGER = """\
-    def __call__({self}{params}):
+    def __call__({params}):
 {head}        return {P}dualcm({P}fn({first}{args}), {source})
 """
 _EXPLICIT = """\
-    def sync({self}{params}):
+    def sync({params}):
 {head}        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
             return {P}block({P}dual, {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
-    def aio({self}{params}):
+    def aio({params}):
 {head}        return {P}fn({first}{args})
 """
 # On an instance of a smart class, the explicit forms honour its home loop
 # (see _home): the home sits where the mode does, so `.aio` pays one
 # attribute read while the object has none (and its mode is auto).
 _EXPLICIT_SMART_BOUND = """\
-    def sync({self}{params}):
+    def sync({params}):
 {head}        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
             return {P}explicit_sync({P}dual, {P}o, {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
-    def aio({self}{params}):
+    def aio({params}):
 {head}        if {P}o.{INSTANCE_KEY} is {P}AUTO:
             return {P}fn({first}{args})
         return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
@@ -163,37 +166,35 @@ _EXPLICIT_SMART_BOUND = """\
 
 def build(
     fn: Callable[..., Any],
+    params: Parameters | None,
     *,
     bound: bool,
     smart: bool,
     fast_path: bool,
     context_manager: bool,
-    follow_wrapped: bool,
     dual: object,
-    params: Parameters | None = None,
 ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """Generate (`__call__`, `sync`, `aio`) for `fn`.
+    """Generate (`__call__`, `sync`, `aio`) for `fn`, whose parameters are
+    `params` (None: it has no signature; the functions take *args, **kwargs).
 
     bound: the functions live on a bound-method type and take the bound object
-        first (`__self__` is passed on as the first argument of `fn`);
-        otherwise they take exactly `fn`'s parameters.
+        first (`__self__` is passed on as the first argument of `fn`).
+        Otherwise `__call__` takes the dual function first and `sync`/`aio`
+        take exactly `fn`'s parameters (they are static methods of the
+        generated type, so `f.sync` is the function itself and its signature
+        is `fn`'s).
     smart: the receiver is an instance (or class) of a smart class, whose mode
         is read on every call.
     fast_path: the mode can only be "auto" here, so an async caller may be
         answered inline.
     """
-    if params is None:  # not given by the caller (or fn has no signature)
-        params = signature_parameters(fn, follow_wrapped)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     rendered = None
     if params is not None:
-        if bound:
-            if params and params[0].kind in (
-                inspect.Parameter.POSITIONAL_ONLY,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            ):
-                rendered = _render(params[1:])
-        else:
+        if not bound:
             rendered = _render(params)
+        elif params and params[0].kind in positional:
+            rendered = _render(params[1:])  # the receiver is __self__
     defaults: list[Any] = []
     if rendered is None:
         decl, args = _GENERIC
@@ -201,55 +202,36 @@ def build(
         decl, args, defaults = rendered
 
     if bound:
-        self_name, first, head = f"{_P}b", f"{_P}o, ", f"        {_P}o = {_P}b.__self__\n"
+        call_self = explicit_self = f"{_P}b, "
+        first, head = f"{_P}o, ", f"        {_P}o = {_P}b.__self__\n"
         source = f"{_P}o"
-        explicit_head = head
     else:
-        self_name, first, head, explicit_head = f"{_P}d", "", "", ""
-        # Called through the class (`Cls.m(obj, x)`): the first argument is
-        # the receiver whose mode counts.
-        if (
-            smart
-            and params
-            and rendered is not None
-            and params[0].kind
-            in (
-                inspect.Parameter.POSITIONAL_ONLY,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            )
-        ):
-            source = params[0].name
-        elif smart and rendered is None:
-            source = f"({_P}args[0] if {_P}args else None)"
-        else:
-            source = "None"
-    if not bound:
-        if decl:
-            decl = ", " + decl
-    elif decl:
-        decl = ", " + decl
+        call_self, explicit_self, first, head = f"{_P}d, ", "", "", ""
+        source = "None"
+        if smart:
+            # Called through the class (`Cls.m(obj, x)`): the first argument is
+            # the receiver whose mode counts.
+            if rendered is None:
+                source = f"({_P}args[0] if {_P}args else None)"
+            elif params and params[0].kind in positional:
+                source = params[0].name
     if not args:
         first = first.rstrip(", ")
 
     if context_manager:
-        call_template = _CALL_CONTEXT_MANAGER
-        fast = ""
-    elif fast_path and not (smart and not bound):
+        call_template, fast = _CALL_CONTEXT_MANAGER, ""
+    elif fast_path and (bound or not smart):
         # (Called through the class, `Cls.m(obj, x)`, the receiver is only an
         # argument and its mode must be read: no fast path there.)
         call_template = _CALL_TEMPLATE
-        frame_test = f"{_P}getframe(1).f_code.co_flags & {ASYNC_CODE_FLAGS}"
-        if smart and bound:
-            fast = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and {frame_test}"
-        else:
-            fast = frame_test
+        fast = f"{_P}getframe(1).f_code.co_flags & {ASYNC_CODE_FLAGS}"
+        if smart:
+            fast = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and {fast}"
     else:
-        call_template = _CALL_NO_FAST_PATH
-        fast = ""
+        call_template, fast = _CALL_NO_FAST_PATH, ""
 
     fields = {
-        "self": self_name,
-        "params": decl,
+        "params": (call_self + decl).rstrip(", "),
         "args": args,
         "first": first,
         "head": head,
@@ -259,7 +241,9 @@ def build(
         "INSTANCE_KEY": INSTANCE_KEY,
     }
     explicit = _EXPLICIT_SMART_BOUND if smart and bound else _EXPLICIT
-    body = call_template.format(**fields) + explicit.format(**{**fields, "head": explicit_head})
+    body = call_template.format(**fields) + explicit.format(
+        **{**fields, "params": (explicit_self + decl).rstrip(", ")}
+    )
     factory_params = ", ".join(
         [f"{_P}dual", f"{_P}fn"] + [f"{_P}d{i}" for i in range(len(defaults))]
     )
@@ -271,9 +255,9 @@ def build(
     qualname = str(getattr(dual, "__qualname__", None) or getattr(fn, "__qualname__", "function"))
     doc = getattr(fn, "__doc__", None)
     return (
-        _as(call, qualname, doc),
-        _as(sync, f"{qualname}.sync", doc),
-        _mark_coroutine_function(_as(aio, f"{qualname}.aio", doc)),
+        _as(call, qualname, doc, None),
+        _as(sync, f"{qualname}.sync", doc, fn),
+        _mark_coroutine_function(_as(aio, f"{qualname}.aio", doc, fn)),
     )
 
 
@@ -286,7 +270,9 @@ def _mark_coroutine_function(function: Callable[..., Any]) -> Callable[..., Any]
     return mark(function) if mark is not None else function
 
 
-def _as(function: Any, qualname: str, doc: str | None) -> Callable[..., Any]:
+def _as(
+    function: Any, qualname: str, doc: str | None, wrapped: Callable[..., Any] | None
+) -> Callable[..., Any]:
     """`function` under the name of what it stands for.  Python words
     argument errors with the code's own qualified name, so the code is
     renamed too: `Client.get() takes 2 positional arguments but 3 were
@@ -308,6 +294,11 @@ def _as(function: Any, qualname: str, doc: str | None) -> Callable[..., Any]:
     renamed.__kwdefaults__ = function.__kwdefaults__
     renamed.__qualname__ = qualname
     renamed.__doc__ = doc
+    if wrapped is not None:
+        # inspect.signature() follows it: `.sync`/`.aio` show the method's
+        # parameters and annotations (a bound `.sync` drops the receiver as
+        # any bound method does), not the generated `(b, x)`.
+        renamed.__wrapped__ = wrapped  # type: ignore[attr-defined]
     return renamed
 
 

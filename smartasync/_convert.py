@@ -9,12 +9,14 @@ attribute of a class, so anything it cannot convert is left as it is.
 from __future__ import annotations
 
 import inspect
-from types import FunctionType
+from functools import cached_property
+from types import FunctionType, MethodType
 from typing import Any, Final
 
-from ._dual import DualClassMethod, DualFunction
+from ._dual import DualBound, DualClassMethod, DualFunction
 from ._kinds import Kind, kind_of
 from ._modes import Mode
+from ._property import to_dual_property
 
 ASYNC_ONLY_MARK: Final = "__smartasync_async_only__"
 
@@ -47,6 +49,8 @@ def to_dual(target: Any, mode: Mode | None, *, member: bool) -> Any:
         if kind is None or is_async_only(target):
             return None
         return DualFunction(target, kind, None, True)
+    if not member and isinstance(target, MethodType):  # a DualBound says it is one too
+        return _bound(target, mode)
     if isinstance(target, DualFunction):
         if member:
             return None if target._smart else target.with_options(smart=True)
@@ -64,11 +68,36 @@ def to_dual(target: Any, mode: Mode | None, *, member: bool) -> Any:
             return DualClassMethod(inner.__wrapped__, inner._kind, own or inner._mode, member)
         kind = _kind(inner, member, "a classmethod of ")
         return None if kind is None else DualClassMethod(inner, kind, own, member)
+    if isinstance(target, property | cached_property):
+        if member:  # an async getter: read from sync code, the value (see _property)
+            return to_dual_property(target)
+        raise TypeError(
+            f"@smartasync does not take a property: an async property is dual when its "
+            f"class is smart. Decorate the class with @smartasync (or inherit from "
+            f"SmartAsync) and keep `@property async def {_getter_name(target)}(self)` as it is."
+        )
     if member:  # FunctionType cannot be subclassed: a function was handled first
         return None  # other objects in a class body: data, descriptors, classes
     kind = _kind(target, False, "")
     assert kind is not None  # (raised otherwise)
     return DualFunction(target, kind, mode)
+
+
+def _bound(method: Any, mode: Mode | None) -> Any:
+    """`smartasync(obj.method)`: the dual of its function, bound to the same
+    object, so `__self__` and the caller rule both hold."""
+    if isinstance(method, DualBound) and mode is None:
+        return method
+    function = method.__func__
+    dual = to_dual(function, mode, member=False)
+    receiver = method.__self__
+    # A class method's __self__ is the class: bind as the class method does.
+    return dual.__get__(receiver, receiver if isinstance(receiver, type) else type(receiver))
+
+
+def _getter_name(target: property | cached_property[Any]) -> str:
+    getter = target.func if isinstance(target, cached_property) else target.fget
+    return str(getattr(getter, "__name__", "name"))
 
 
 def _kind(fn: object, member: bool, what: str) -> Kind | None:

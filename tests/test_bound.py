@@ -49,6 +49,12 @@ def test_bound_method_attributes_are_its_functions() -> None:
     bound: Any = Service().ping
     assert bound.__dict__["marker"] == "kept"
     assert vars(bound) is bound.__dict__
+    assert bound.marker == "kept"  # read through, as a bound method reads its function's
+    Service.__dict__["ping"].marker = "changed"
+    try:
+        assert Service().ping.marker == "changed"  # live, not a copy
+    finally:
+        Service.__dict__["ping"].marker = "kept"
 
 
 def test_weak_method_round_trip_from_sync_code() -> None:
@@ -105,3 +111,182 @@ def test_aio_is_a_coroutine_function() -> None:
     bound: Any = Service().ping
     assert inspect.iscoroutinefunction(bound.aio)
     assert not inspect.iscoroutinefunction(bound.sync)
+
+
+# -- inspect sees a method, with the method's signature on every face ----------
+
+
+class Priced(SmartAsync):
+    async def price(self, sku: str, qty: int = 1, *, currency: str = "EUR") -> float:
+        """The price of `qty` items."""
+        return 2.5 * qty
+
+    @classmethod
+    async def default(cls, sku: str) -> Priced:
+        return cls()
+
+
+@smartasync
+async def fetch_rate(currency: str, /, *, fresh: bool = False) -> float:
+    """The exchange rate."""
+    return 1.25
+
+
+# This module's annotations are strings (`from __future__ import annotations`).
+_PRICE = "(sku: 'str', qty: 'int' = 1, *, currency: 'str' = 'EUR') -> 'float'"
+
+
+def test_a_bound_dual_method_is_a_method_to_inspect() -> None:
+    import inspect
+    import types
+
+    bound: Any = Priced().price
+    assert inspect.ismethod(bound)
+    assert type(bound) is not types.MethodType  # still the generated type underneath
+    assert bound.__func__ is Priced.__dict__["price"]
+    assert str(inspect.signature(bound)) == _PRICE
+    assert inspect.iscoroutinefunction(bound)
+
+
+@pytest.mark.asyncio
+async def test_a_bound_dual_method_is_a_method_to_inspect_in_async_code() -> None:
+    import inspect
+
+    bound: Any = Priced().price
+    assert inspect.ismethod(bound) and inspect.ismethod(Priced.default)
+    assert await bound("x", 2) == 5.0
+
+
+def test_sync_and_aio_have_the_methods_signature_and_annotations() -> None:
+    import inspect
+
+    bound: Any = Priced().price
+    assert str(inspect.signature(bound.sync)) == _PRICE
+    assert str(inspect.signature(bound.aio)) == _PRICE
+    assert bound.sync("x", 2) == 5.0
+    # A module-level dual function, before anything called it.
+    assert (
+        str(inspect.signature(fetch_rate.sync))
+        == "(currency: 'str', /, *, fresh: 'bool' = False) -> 'float'"
+    )
+    assert str(inspect.signature(fetch_rate.aio)) == str(inspect.signature(fetch_rate))
+    assert fetch_rate.sync.__doc__ == "The exchange rate."
+    assert fetch_rate.sync("EUR") == 1.25
+
+
+@pytest.mark.asyncio
+async def test_sync_and_aio_signatures_in_async_code() -> None:
+    import inspect
+
+    cls_bound: Any = Priced.default
+    assert str(inspect.signature(cls_bound.aio)) == "(sku: 'str') -> 'Priced'"
+    assert isinstance(await cls_bound.aio("x"), Priced)
+    assert await fetch_rate.aio("EUR", fresh=True) == 1.25
+
+
+class Plain:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def hit(self, n: int) -> int:
+        self.calls += n
+        return self.calls
+
+    @classmethod
+    async def make(cls) -> Plain:
+        return cls()
+
+
+def test_decorating_a_bound_method_keeps_its_receiver() -> None:
+    plain = Plain()
+    hit: Any = smartasync(plain.hit)
+    assert hit.__self__ is plain
+    assert hit(2) == 2 and hit.sync(3) == 5 and plain.calls == 5
+    make: Any = smartasync(Plain.make)
+    assert make.__self__ is Plain
+    assert isinstance(make(), Plain)
+
+
+@pytest.mark.asyncio
+async def test_decorating_a_bound_method_keeps_its_receiver_in_async_code() -> None:
+    plain = Plain()
+    hit: Any = smartasync(plain.hit)
+    assert hit.__self__ is plain
+    assert await hit(4) == 4
+    # A dual bound method given a mode: same receiver, the mode's behaviour.
+    forced: Any = smartasync(mode="sync")(Priced().price)
+    assert forced("x") == 2.5
+
+
+_TEST_CLASSES = """
+import unittest
+
+import pytest
+
+from smartasync import SmartAsync, async_only
+
+
+class TestShop(SmartAsync):
+    async def helper(self):
+        return 2
+
+    def test_sync_method_calls_the_dual_one(self):
+        assert self.helper() == 2
+
+    # pytest-asyncio calls the test from its own sync wrapper before its loop
+    # runs, so a dual test method would run there as sync code: @async_only
+    # keeps a test coroutine a coroutine function (README, "limits").
+    @pytest.mark.asyncio
+    @async_only
+    async def test_marked_for_pytest_asyncio(self):
+        assert await self.helper() == 2
+
+
+class TestCaseShop(SmartAsync, unittest.TestCase):
+    async def helper(self):
+        return 3
+
+    async def test_dual_method_run_by_unittest(self):
+        self.assertEqual(await self.helper(), 3)
+
+    def test_sync(self):
+        self.assertEqual(self.helper(), 3)
+"""
+
+
+def test_pytest_collects_and_runs_test_classes_with_dual_methods(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "test_dual_classes.py").write_text(_TEST_CLASSES)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error",
+            "-rA",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout, result.stdout
+    assert "warning" not in result.stdout.lower(), result.stdout
+
+
+@pytest.mark.asyncio
+async def test_a_dual_test_method_awaited_from_async_code() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(_TEST_CLASSES, "<test classes>", "exec"), namespace)
+    shop = namespace["TestShop"]()
+    assert await shop.test_marked_for_pytest_asyncio() is None
+    assert shop.helper.__func__.__name__ == "helper"
