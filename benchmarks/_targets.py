@@ -123,7 +123,7 @@ TARGETS: list[Target] = [
     ),
     Target(
         "14",
-        "sync call, non-suspending: x kept-loop floor (0.8 on 3.11, 0.35 on 3.12+)",
+        "sync call, non-suspending: x kept-loop floor (per Python)",
         "sync_trivial_main",
         SMART,
         KEPT,
