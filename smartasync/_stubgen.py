@@ -1,27 +1,37 @@
 """The stub generator: `.pyi` files that type dual methods for checkers with no plugin.
 
-    python -m smartasync stubgen MODULE_OR_PACKAGE [...] [-o DIR] [--async-first]
+    python -m smartasync stubgen MODULE_OR_PACKAGE [...] [-o DIR] [--async-first] [--check]
 
 A checker without a plugin cannot make a call's type depend on who is
 calling, so each stub set picks one answer for the bare call: the result `T`
 (sync-first, the default) or the coroutine (`--async-first`).  The explicit
-forms `.sync()` / `.aio()` are exact in both.
+forms `.sync()` / `.aio()` are exact in both.  Stubs go to `typings/` by
+default, where pyright and basedpyright look without configuration.
 
-How: mypy's own stubgen writes the base stubs (signatures, imports, generic
-classes, positional-only and keyword-only parameters, `**kwargs`).  The target
-is then imported, and smartasync itself says which callables are dual and of
-what kind (coroutine, async generator, async context manager) and which sync
-twins (`__enter__`, `__iter__`, ...) a smart class got.  What mypy's stubgen
-loses is made up on the text:
+How: mypy's own stubgen writes the base stubs (signatures, overloads,
+imports, generic classes, docstrings).  The target is then imported, and
+smartasync itself says which callables are dual and of what kind (coroutine,
+async generator, async context manager) and which sync twins (`__enter__`,
+`__iter__`, ...) a smart class got.  The stub is rewritten from its syntax
+tree:
 
-- every dual `async def` gets `@_sync_first` / `@_async_first` (typing-only
-  facades from `smartasync._typing`), so the bare call, `.sync` and `.aio`
-  are typed; the `@smartasync` decorator line (under any alias) is dropped;
-- an async generator is written `def ... -> AsyncIterator[Y]` (an `async def`
-  in a stub would be a coroutine returning the iterator);
-- an `@asynccontextmanager` method is written returning
-  `DualContextManager[T]`, usable with `with` and `async with`;
-- the sync twins are written next to their async originals.
+- a dual `async def` becomes an attribute typed by a small class written for
+  it (`get: _dual_Client_get`), with the real `__call__` (every overload, the
+  bare call's type), `.sync`, `.aio`, and a `__get__` returning itself.  Why
+  this shape: pyright matches a user `Protocol` method or a `Callable`
+  parameter against an attribute's `__call__`, while pyrefly wants a member
+  that binds like a method (a descriptor); this is both, and ty accepts it.
+  `Self` and the class's type variables are passed as type arguments
+  (`renamed: _dual_Client_renamed[_Self]`), so a subclass gets itself back;
+- an `@asynccontextmanager` method returns `DualContextManager[T]`, usable
+  with `with` and `async with`;
+- the sync twins are written next to their async originals;
+- attributes set in `__init__`, which mypy's stubgen writes `Incomplete`,
+  get the type the source tells (an annotation, an annotated parameter, a
+  literal, a constructor call);
+- async methods a smart class inherits from a base that is not smart (an
+  `httpx.AsyncClient`, say) are made dual at run time, so they are written
+  into the smart class's stub from the base's own annotations.
 
 Importing the target runs its module-level code, as importing it would.
 """
@@ -29,52 +39,82 @@ Importing the target runs its module-level code, as importing it would.
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
+import difflib
 import importlib
 import inspect
 import re
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 from ._class import TWIN_IMPLS
 from ._dual import DualClassMethod, DualFunction
-from ._kinds import ASYNCGEN, CONTEXT_MANAGER
+from ._kinds import ASYNCGEN, CONTEXT_MANAGER, Kind
 from ._modes import is_smart_class
 from ._protocol import TWIN_OF, TWINS
 
-DEFAULT_OUTPUT: Final = "stubs"
+DEFAULT_OUTPUT: Final = "typings"
 
 _DEF: Final = re.compile(
     r"^(?P<indent>\s*)(?P<async>async\s+)?def\s+(?P<name>\w+)\((?P<params>.*)\)"
-    r"(?:\s*->\s*(?P<ret>.+?))?:\s*\.\.\.\s*$"
+    r"(?:\s*->\s*(?P<ret>.+?))?:\s*(?:\.\.\.)?\s*$"
 )
-_CLASS: Final = re.compile(r"^(?P<indent>\s*)class\s+(?P<name>\w+)")
 _ASYNC_ITER: Final = re.compile(
     r"^(?:[\w.]*\.)?(?:AsyncIterator|AsyncIterable|AsyncGenerator)\[(?P<item>.+?)(?:,\s*[^,\[\]]+)?\]$"
 )
 _ACM_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?asynccontextmanager\s*$")
 _BINDING_DECORATOR: Final = re.compile(r"^@(?:builtins\.)?(?:classmethod|staticmethod)\s*$")
-
+_OVERLOAD_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?overload\s*$")
 _SELF: Final = re.compile(r"\b(?:typing\.|typing_extensions\.)?Self\b")
+
+_HEAD: Final = (
+    "from _typeshed import Incomplete as _Incomplete",
+    "from collections.abc import AsyncGenerator as _AsyncGenerator",
+    "from collections.abc import Coroutine as _Coroutine",
+    "from collections.abc import Iterator as _Iterator",
+    "from typing import Any as _Any",
+    "from typing import Generic as _Generic",
+    "from typing import Self as _Self",
+    "from typing import TypeVar as _TypeVar",
+    "from typing import overload as _overload",
+    "",
+    "from smartasync._typing import DualContextManager as _DualContextManager",
+    "",
+)
+
+
+class StubgenError(Exception):
+    """A target that cannot be turned into stubs; the message says why and what to do."""
+
+
+# -- what smartasync says about a module ------------------------------------------
 
 
 @dataclass
 class _Dual:
-    kind: str  # _kinds.COROUTINE / ASYNCGEN / CONTEXT_MANAGER
+    kind: Kind
     binding: str = "function"  # or "method", "classmethod", "staticmethod"
+    wrapped: Callable[..., Any] | None = None
 
 
 @dataclass
 class _ModuleFacts:
-    duals: dict[str, _Dual] = field(default_factory=dict)  # qualname -> kind
+    duals: dict[str, _Dual] = field(default_factory=dict)  # qualname -> what it is
     twins: dict[str, list[str]] = field(default_factory=dict)  # class qualname -> twin names
     # class qualname -> its classes in this module, in MRO order (itself first)
     mro: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, list[str]] = field(default_factory=dict)  # class -> its type variables
     decorator_names: set[str] = field(default_factory=set)  # how `smartasync` is spelled
+    # class qualname -> attribute -> type, for attributes set in methods
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # name -> the import statement that binds it in the source module
+    imports: dict[str, str] = field(default_factory=dict)
 
 
 def _collect(module: ModuleType) -> _ModuleFacts:
@@ -93,14 +133,15 @@ def _collect(module: ModuleType) -> _ModuleFacts:
         if id(cls) in seen:
             return
         seen.add(id(cls))
-        smart = is_smart_class(cls)
         for name, attr in vars(cls).items():
             inner = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
             if isinstance(attr, DualClassMethod):
-                facts.duals[f"{qualname}.{name}"] = _Dual(attr._kind, "classmethod")
+                facts.duals[f"{qualname}.{name}"] = _Dual(
+                    attr._kind, "classmethod", attr.__wrapped__
+                )
             elif isinstance(inner, DualFunction):
                 binding = "staticmethod" if isinstance(attr, staticmethod) else "method"
-                facts.duals[f"{qualname}.{name}"] = _Dual(inner._kind, binding)
+                facts.duals[f"{qualname}.{name}"] = _Dual(inner._kind, binding, inner.__wrapped__)
             elif inspect.isclass(attr) and attr.__qualname__ == f"{cls.__qualname__}.{name}":
                 visit_class(attr, f"{qualname}.{name}")
         facts.mro[qualname] = [
@@ -108,23 +149,170 @@ def _collect(module: ModuleType) -> _ModuleFacts:
             for klass in cls.__mro__
             if klass.__module__ == module.__name__ and "<locals>" not in klass.__qualname__
         ]
-        if smart:
+        facts.params[qualname] = [p.__name__ for p in getattr(cls, "__parameters__", ())]
+        if is_smart_class(cls):
             added = [sync for _, sync in TWINS if vars(cls).get(sync) is TWIN_IMPLS[sync]]
             if added:
                 facts.twins[qualname] = added
 
     for name, value in vars(module).items():
         if isinstance(value, DualFunction) and value.__module__ == module.__name__:
-            facts.duals[name] = _Dual(value._kind)
+            facts.duals[name] = _Dual(value._kind, "function", value.__wrapped__)
         elif inspect.isclass(value) and value.__module__ == module.__name__:
             if value.__qualname__ == name:
                 visit_class(value, name)
+    _read_source(module, facts)
     return facts
 
 
-def _decorator_pattern(names: set[str]) -> re.Pattern[str]:
-    spelled = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"^@(?:{spelled})(?:\(.*\))?\s*$")
+# -- what the source says that mypy's stubgen drops -------------------------------
+
+
+def _read_source(module: ModuleType, facts: _ModuleFacts) -> None:
+    """Attribute types set in methods, and the imports that name them."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return
+    tree = ast.parse(source)
+
+    def imports_in(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    if isinstance(node, ast.ImportFrom):
+                        if node.module == "__future__":
+                            continue
+                        dots = "." * node.level
+                        spelled = alias.name + (f" as {alias.asname}" if alias.asname else "")
+                        facts.imports[bound] = f"from {dots}{node.module or ''} import {spelled}"
+                    elif alias.asname:
+                        facts.imports[bound] = f"import {alias.name} as {alias.asname}"
+                    else:
+                        facts.imports[bound] = f"import {alias.name}"
+            elif isinstance(node, ast.If):  # if TYPE_CHECKING: ...
+                imports_in(node.body)
+
+    imports_in(tree.body)
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                qualname = f"{prefix}{node.name}"
+                found = _attributes_of(node, module, source)
+                if found:
+                    facts.attributes[qualname] = found
+                visit(node.body, f"{qualname}.")
+
+    visit(tree.body, "")
+
+
+_LITERALS: Final = (bool, int, float, complex, str, bytes)
+
+
+def _attributes_of(cls: ast.ClassDef, module: ModuleType, source: str) -> dict[str, str]:
+    """`self.x` attributes of a class and the type the source tells, `__init__` first."""
+    found: dict[str, str] = {}
+    methods = [n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    methods.sort(key=lambda n: n.name != "__init__")
+    for method in methods:
+        if not method.args.args:
+            continue
+        receiver = method.args.args[0].arg
+        params = {
+            a.arg: a.annotation
+            for a in (*method.args.posonlyargs, *method.args.args, *method.args.kwonlyargs)
+            if a.annotation is not None
+        }
+        for node in ast.walk(method):
+            target: ast.expr | None = None
+            annotation: ast.expr | None = None
+            value: ast.expr | None = None
+            if isinstance(node, ast.AnnAssign):
+                target, annotation, value = node.target, node.annotation, node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == receiver
+            ):
+                continue
+            if target.attr in found:
+                continue
+            told = _told_type(annotation, value, params, module, source)
+            if told is not None:
+                found[target.attr] = told
+    return found
+
+
+def _told_type(
+    annotation: ast.expr | None,
+    value: ast.expr | None,
+    params: dict[str, ast.expr],
+    module: ModuleType,
+    source: str,
+) -> str | None:
+    if annotation is not None:
+        return ast.get_source_segment(source, annotation)
+    if isinstance(value, ast.Name) and value.id in params:
+        return ast.get_source_segment(source, params[value.id])
+    if isinstance(value, ast.Constant) and isinstance(value.value, _LITERALS):
+        return type(value.value).__name__
+    if isinstance(value, ast.Call) and not value.args and not value.keywords:
+        # `dict()`, `Lock()`: a constructor called with nothing says its type.
+        spelled = ast.get_source_segment(source, value.func)
+        if spelled and inspect.isclass(_lookup(module, spelled)):
+            cls = _lookup(module, spelled)
+            if not getattr(cls, "__parameters__", ()) and cls not in (dict, list, set):
+                return spelled
+    if isinstance(value, ast.Call):
+        spelled = ast.get_source_segment(source, value.func)
+        cls = _lookup(module, spelled) if spelled else None
+        if inspect.isclass(cls) and not getattr(cls, "__parameters__", ()):
+            if cls not in (dict, list, set, tuple, frozenset):
+                return spelled
+    return None
+
+
+def _lookup(module: ModuleType, dotted: str) -> object:
+    head, *rest = dotted.split(".")
+    value: object = vars(module).get(head, getattr(builtins, head, None))
+    for part in rest:
+        value = getattr(value, part, None)
+    return value
+
+
+# -- rewriting mypy's stub ------------------------------------------------------------
+
+
+def _split_params(params: str) -> list[str]:
+    """Top-level comma-separated parts of a parameter list."""
+    parts: list[str] = []
+    depth = 0
+    quote = ""
+    current = ""
+    for char in params:
+        if quote:
+            current += char
+            if char == quote:
+                quote = ""
+            continue
+        if char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
 
 
 def _item_type(ret: str | None) -> str:
@@ -136,7 +324,7 @@ def _item_type(ret: str | None) -> str:
 
 
 def _sync_return(async_name: str, ret: str | None) -> str:
-    """The twin's return type, from the async original's annotation."""
+    """A twin's return type, from its async original's annotation."""
     if not ret:
         return "_Incomplete"
     if async_name == "__aiter__":
@@ -145,136 +333,290 @@ def _sync_return(async_name: str, ret: str | None) -> str:
     return ret
 
 
-def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
-    """Rewrite mypy-stubgen output so dual callables are typed (see the module docstring)."""
-    decorator = "_async_first" if async_first else "_sync_first"
+def _docstring_lines(doc: str | None, pad: str) -> list[str]:
+    if not doc:
+        return []
+    text = inspect.cleandoc(doc).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = text.splitlines() or [""]
+    if len(lines) == 1:
+        return [f'{pad}"""{lines[0]}"""']
+    return [f'{pad}"""{lines[0]}', *(f"{pad}{x}" if x else "" for x in lines[1:]), f'{pad}"""']
 
-    def facade(dual: _Dual) -> str:
-        # The receiver stays out of a method facade's ParamSpec (see _typing.pyi).
-        if dual.binding == "function" or (dual.kind == ASYNCGEN and dual.binding != "method"):
-            return decorator
-        return f"{decorator}_{dual.binding}"
 
-    smartasync_line = _decorator_pattern(facts.decorator_names)
-    lines = stub.splitlines()
-    out: list[str] = []
-    classes: list[tuple[int, str]] = []  # (indent, name) of enclosing classes
-    # async originals seen per class: name -> (indent, params, ret)
-    originals: dict[str, dict[str, tuple[str, str, str | None]]] = {}
-    class_header_at: dict[str, int] = {}
-    self_typed: dict[str, list[str]] = {}  # class -> dual methods whose signature says Self
-    self_lines: dict[tuple[str, str], list[str]] = {}
-    originals_all: dict[str, set[str]] = {}  # class -> every def name in its stub
+@dataclass
+class _Signature:
+    params: str  # as written, without the receiver
+    ret: str | None
+    overload: bool
 
-    def enclosing(indent: int) -> str:
-        while classes and classes[-1][0] >= indent:
-            classes.pop()
-        return ".".join(name for _, name in classes)
 
-    for line in lines:
-        stripped = line.lstrip()
-        indent = len(line) - len(stripped)
-        if stripped and not stripped.startswith("@"):
-            owner = enclosing(indent)
-        else:
-            owner = ".".join(name for _, name in classes)
-        match_class = _CLASS.match(line)
-        if match_class:
-            qualname = f"{owner}.{match_class['name']}" if owner else match_class["name"]
-            classes.append((indent, match_class["name"]))
-            class_header_at[qualname] = len(out)
-            out.append(line)
-            continue
-        match = _DEF.match(line)
-        if match is None:
-            out.append(line)
-            continue
-        name, ret, params = match["name"], match["ret"], match["params"]
-        qualname = f"{owner}.{name}" if owner else name
-        if owner:
-            originals_all.setdefault(owner, set()).add(name)
-        if owner and match["async"] and name in TWIN_OF.values():
-            originals.setdefault(owner, {})[name] = (match["indent"], params, ret)
-        if owner and name == "__aiter__":
-            originals.setdefault(owner, {})[name] = (match["indent"], params, ret)
-        dual = facts.duals.get(qualname)
-        if dual is None:
-            out.append(line)
-            continue
-        # Drop the decorator lines that smartasync or asynccontextmanager own.
-        start = len(out)
-        while start > 0 and out[start - 1].lstrip().startswith("@"):
-            start -= 1
-        binding_owned = dual.kind != CONTEXT_MANAGER and (
-            dual.kind != ASYNCGEN or dual.binding == "method"
-        )
-        kept = [
-            d
-            for d in out[start:]
-            if not smartasync_line.match(d.strip())
-            and not _ACM_DECORATOR.match(d.strip())
-            and not (binding_owned and _BINDING_DECORATOR.match(d.strip()))
-        ]
-        del out[start:]
-        out.extend(kept)
-        pad = match["indent"]
-        if owner and _SELF.search(f"{params} {ret}"):
-            # Checkers lose `Self` through the facade decorators: write the
-            # class itself, and re-declare the method in subclasses below.
-            self_typed.setdefault(owner, []).append(name)
-            line = _SELF.sub(owner.rsplit(".", 1)[-1], line)
-            match = _DEF.match(line)
-            assert match is not None
-            params, ret = match["params"], match["ret"]
-        emitted_at = len(out)
-        if dual.kind == CONTEXT_MANAGER:
-            out.append(f"{pad}def {name}({params}) -> _DualContextManager[{_item_type(ret)}]: ...")
-        elif dual.kind == ASYNCGEN:
-            out.append(f"{pad}@{facade(dual)}")
-            returns = (
-                ret if ret and _ASYNC_ITER.match(ret.strip()) else "_AsyncIterator[_Incomplete]"
-            )
-            out.append(f"{pad}def {name}({params}) -> {returns}: ...")
-        else:
-            out.append(f"{pad}@{facade(dual)}")
-            out.append(line if match["async"] else line.replace("def ", "async def ", 1))
-        if owner in self_typed and self_typed[owner][-1] == name:
-            self_lines[(owner, name)] = [text.strip() for text in out[emitted_at:]]
+@dataclass
+class _Pending:
+    """A dual callable being written: its signatures, in order (overloads)."""
 
-    # The sync twins and Self-typed re-declarations, after the class header
-    # (in reverse so indexes hold).
-    inserts: list[tuple[int, list[str]]] = []
-    declared = {(klass, name) for klass, names in originals_all.items() for name in names}
-    for qualname, classes_in_mro in facts.mro.items():
-        header = class_header_at.get(qualname)
-        if header is None:
-            continue
-        pad = " " * (len(out[header]) - len(out[header].lstrip()) + 4)
-        own = qualname.rsplit(".", 1)[-1]
-        redeclared: list[str] = []
-        done: set[str] = set()
-        for base in classes_in_mro[1:]:
-            for name in self_typed.get(base, []):
-                if name in done or (qualname, name) in declared:
+    qualname: str
+    dual: _Dual
+    signatures: list[_Signature] = field(default_factory=list)
+    doc: str | None = None
+
+
+class _Writer:
+    def __init__(self, stub: str, facts: _ModuleFacts, async_first: bool) -> None:
+        self.lines = stub.splitlines()
+        self.tree = ast.parse(stub)
+        self.facts = facts
+        self.async_first = async_first
+        self.smartasync_line = _decorator_pattern(facts.decorator_names)
+        self.out: list[str] = []
+        self.helpers: list[str] = []  # the helper classes, written at the end
+        self.defined = _top_level_names(self.tree)
+        self.needed_imports: list[str] = []
+
+    def write(self) -> str:
+        self.body(self.tree.body, "", "")
+        imports = list(dict.fromkeys(self.needed_imports))
+        helpers = ["", '_SelfT = _TypeVar("_SelfT")', *self.helpers] if self.helpers else []
+        return "\n".join([*imports, *self.out, *helpers]).rstrip("\n") + "\n"
+
+    def source(self, node: ast.stmt) -> list[str]:
+        """The text of a statement as mypy's stubgen wrote it."""
+        first = min([node.lineno, *(d.lineno for d in _decorators(node))])
+        assert node.end_lineno is not None
+        return self.lines[first - 1 : node.end_lineno]
+
+    def klass(self, node: ast.ClassDef, qualname: str) -> None:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        header = self.lines[first - 1 : node.lineno]
+        if header[-1].rstrip().endswith(": ..."):
+            header[-1] = header[-1].rstrip()[: -len(" ...")]
+        self.out.extend(header)
+        pad = " " * (node.col_offset + 4)
+        body_start = len(self.out)
+        self.body(node.body, qualname, pad)
+        if len(self.out) == body_start:
+            self.out.append(f"{pad}...")
+
+    def body(self, nodes: list[ast.stmt], qualname: str, pad: str) -> None:
+        """A module's or a class's statements; `qualname` is the class's, or empty."""
+        pending: dict[str, _Pending] = {}
+        originals: dict[str, tuple[str, str | None]] = {}  # async protocol name -> (params, ret)
+        written: set[str] = set()
+        attributes = self.facts.attributes.get(qualname, {})
+        previous_end: int | None = None
+        for member in nodes:
+            start = min([member.lineno, *(d.lineno for d in _decorators(member))])
+            if previous_end is not None:
+                self.out.extend(self.lines[previous_end : start - 1])  # blank lines, kept
+            previous_end = member.end_lineno
+            if isinstance(member, ast.ClassDef):
+                self.klass(member, _join(qualname, member.name))
+                continue
+            if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                written.add(member.name)
+                match = _DEF.match(self.lines[member.lineno - 1])
+                assert match is not None, self.lines[member.lineno - 1]
+                if member.name in TWIN_OF.values() or member.name == "__aiter__":
+                    originals[member.name] = (match["params"], match["ret"])
+                dual = self.facts.duals.get(_join(qualname, member.name))
+                if dual is not None and dual.kind != CONTEXT_MANAGER:
+                    self.dual_member(member, match, qualname, dual, pending, pad)
                     continue
-                done.add(name)
-                base_name = base.rsplit(".", 1)[-1]
-                for text in self_lines[(base, name)]:
-                    redeclared.append(pad + re.sub(rf"\b{re.escape(base_name)}\b", own, text))
-        if redeclared:
-            inserts.append((header, redeclared))
-    for qualname, twins in facts.twins.items():
-        header = class_header_at.get(qualname)
-        if header is None:
-            continue
-        class_indent = len(out[header]) - len(out[header].lstrip())
-        pad = " " * (class_indent + 4)
-        found = originals.get(qualname, {})
+                if dual is not None:
+                    self.context_manager(member, match)
+                    continue
+            if (
+                isinstance(member, ast.AnnAssign)
+                and isinstance(member.target, ast.Name)
+                and isinstance(member.annotation, ast.Name)
+                and member.annotation.id == "Incomplete"
+                and member.target.id in attributes
+            ):
+                told = attributes[member.target.id]
+                self.need_names(told)
+                self.out.append(f"{pad}{member.target.id}: {told}")
+                continue
+            self.out.extend(self.source(member))
+        if qualname:
+            # Async methods inherited from bases that are not smart: dual at run time.
+            for name in self.inherited(qualname, written):
+                self.from_runtime(
+                    name, self.facts.duals[f"{qualname}.{name}"], qualname, pending, pad
+                )
+        for item in pending.values():
+            self.helpers.extend(["", *self.helper(item, qualname)])
+        self.out.extend(self.twins(qualname, originals, pad))
+
+    def inherited(self, qualname: str, written: set[str]) -> list[str]:
+        """Dual members of the class that are not in mypy's stub because they come
+        from a base (mypy's stub leaves out the class's own private ones: so do we)."""
+        prefix = f"{qualname}."
+        names = []
+        for key, dual in self.facts.duals.items():
+            name = key[len(prefix) :]
+            if not key.startswith(prefix) or "." in name or name in written:
+                continue
+            defined_in = getattr(dual.wrapped, "__qualname__", "").rsplit(".", 1)[0]
+            if defined_in != qualname.rsplit(".", 1)[-1] and defined_in != qualname:
+                names.append(name)
+        return names
+
+    def dual_member(
+        self,
+        member: ast.FunctionDef | ast.AsyncFunctionDef,
+        match: re.Match[str],
+        qualname: str,
+        dual: _Dual,
+        pending: dict[str, _Pending],
+        pad: str,
+    ) -> None:
+        decorators = [self.lines[d.lineno - 1].strip() for d in member.decorator_list]
+        params = _split_params(match["params"])
+        if dual.binding in ("method", "classmethod") and params:
+            params = params[1:]
+            if params and params[0] == "/":
+                params = params[1:]
+        item = pending.get(member.name)
+        if item is None:
+            item = pending[member.name] = _Pending(_join(qualname, member.name), dual)
+            item.doc = ast.get_docstring(member, clean=False)
+            self.attribute_line(item, qualname, pad)
+        elif item.doc is None:
+            item.doc = ast.get_docstring(member, clean=False)
+        item.signatures.append(
+            _Signature(
+                ", ".join(params),
+                match["ret"],
+                any(_OVERLOAD_DECORATOR.match(d) for d in decorators),
+            )
+        )
+
+    def from_runtime(
+        self, name: str, dual: _Dual, qualname: str, pending: dict[str, _Pending], pad: str
+    ) -> None:
+        assert dual.wrapped is not None
+        params, ret = _runtime_signature(dual.wrapped, self)
+        if dual.binding in ("method", "classmethod") and params:
+            params = params[1:]
+        if dual.kind == CONTEXT_MANAGER:
+            receiver = "cls" if dual.binding == "classmethod" else "self"
+            if dual.binding != "staticmethod":
+                params = [receiver, *params]
+            if dual.binding != "method":
+                self.out.append(f"{pad}@{dual.binding}")
+            self.out.append(
+                f"{pad}def {name}({', '.join(params)}) -> _DualContextManager[{_item_type(ret)}]:"
+            )
+            self.out.extend(_docstring_lines(inspect.getdoc(dual.wrapped), pad + "    "))
+            if not inspect.getdoc(dual.wrapped):
+                self.out[-1] += " ..."
+            return
+        item = pending[name] = _Pending(f"{qualname}.{name}", dual)
+        item.doc = inspect.getdoc(dual.wrapped)
+        item.signatures.append(_Signature(", ".join(params), ret, False))
+        self.attribute_line(item, qualname, pad)
+
+    def attribute_line(self, item: _Pending, qualname: str, pad: str) -> None:
+        # Type arguments are filled in when the helper is written (they depend
+        # on every overload): leave a mark and patch it then.
+        name = item.qualname.rsplit(".", 1)[-1]
+        self.out.append(f"{pad}{name}: {_helper_name(item.qualname)}\x00{item.qualname}")
+        self.out.extend(_docstring_lines(item.doc, pad))
+
+    def context_manager(
+        self, member: ast.FunctionDef | ast.AsyncFunctionDef, match: re.Match[str]
+    ) -> None:
+        text = self.source(member)
+        def_at = member.lineno - min([member.lineno, *(d.lineno for d in member.decorator_list)])
+        kept = [
+            line
+            for line in text[:def_at]
+            if not self.smartasync_line.match(line.strip())
+            and not _ACM_DECORATOR.match(line.strip())
+        ]
+        tail = ": ..." if text[def_at].rstrip().endswith("...") else ":"
+        kept.append(
+            f"{match['indent']}def {match['name']}({match['params']}) "
+            f"-> _DualContextManager[{_item_type(match['ret'])}]{tail}"
+        )
+        self.out.extend([*kept, *text[def_at + 1 :]])
+
+    def helper(self, item: _Pending, owner: str) -> list[str]:
+        """The class that types one dual callable: `__call__`, `.sync`, `.aio`."""
+        name = _helper_name(item.qualname)
+        texts = " ".join(f"{s.params} {s.ret}" for s in item.signatures)
+        uses_self = bool(_SELF.search(texts)) and bool(owner)
+        class_params = [
+            p for p in self.facts.params.get(owner, []) if re.search(rf"\b{re.escape(p)}\b", texts)
+        ]
+        type_params = (["_SelfT"] if uses_self else []) + class_params
+        arguments = (["_Self"] if uses_self else []) + class_params
+        annotation = name + (f"[{', '.join(arguments)}]" if arguments else "")
+        mark = f"{name}\x00{item.qualname}"
+        self.out[:] = [line.replace(mark, annotation) for line in self.out]
+        base = f"(_Generic[{', '.join(type_params)}])" if type_params else ""
+        own = f"[{', '.join(type_params)}]" if type_params else ""
+        lines = [f"class {name}{base}:"]
+        if item.dual.binding == "method":
+            # Read through the class, a method takes its receiver first.
+            lines += [
+                "    @_overload",
+                f"    def __get__(self, obj: None, owner: _Any, /) -> {name}_unbound{own}: ...",
+                "    @_overload",
+                "    def __get__(self, obj: object, owner: _Any = None, /) -> _Self: ...",
+            ]
+        elif item.dual.binding != "function":
+            lines.append("    def __get__(self, obj: object, owner: _Any = None, /) -> _Self: ...")
+        lines += self.faces(item, receiver=False)
+        if item.dual.binding == "method":
+            lines += ["", f"class {name}_unbound{base}:", *self.faces(item, receiver=True)]
+        return lines
+
+    def faces(self, item: _Pending, *, receiver: bool) -> list[str]:
+        """`__call__`, `sync` and `aio`, with every overload."""
+        lines = []
+        overloaded = len(item.signatures) > 1 and all(s.overload for s in item.signatures)
+        for face in ("__call__", "sync", "aio"):
+            for signature in item.signatures:
+                params = _SELF.sub("_SelfT", signature.params)
+                ret = _SELF.sub("_SelfT", signature.ret) if signature.ret else None
+                result = self.result(item.dual.kind, face, ret)
+                if overloaded:
+                    lines.append("    @_overload")
+                parts = ["self"]
+                if receiver:
+                    parts.append("receiver: _Any")
+                    if "/" not in _split_params(params):
+                        parts.append("/")
+                if params:
+                    parts.append(params)
+                joined = ", ".join(parts)
+                doc = [] if receiver or face != "__call__" else _docstring_lines(item.doc, " " * 8)
+                if doc and not overloaded:
+                    lines.append(f"    def {face}({joined}) -> {result}:")
+                    lines.extend(doc)
+                else:
+                    lines.append(f"    def {face}({joined}) -> {result}: ...")
+                if not overloaded:
+                    break
+        return lines
+
+    def result(self, kind: Kind, face: str, ret: str | None) -> str:
+        bare = "aio" if self.async_first else "sync"
+        face = bare if face == "__call__" else face
+        if kind == ASYNCGEN:
+            item = _item_type(ret)
+            return f"_Iterator[{item}]" if face == "sync" else f"_AsyncGenerator[{item}, None]"
+        value = ret or "_Incomplete"
+        return value if face == "sync" else f"_Coroutine[_Any, _Any, {value}]"
+
+    def twins(
+        self, qualname: str, originals: dict[str, tuple[str, str | None]], pad: str
+    ) -> list[str]:
         new_lines = []
-        for sync_name in twins:
+        for sync_name in self.facts.twins.get(qualname, []):
             async_name = TWIN_OF[sync_name]
-            if async_name in found:
-                _, params, ret = found[async_name]
+            if async_name in originals:
+                params, ret = originals[async_name]
                 new_lines.append(
                     f"{pad}def {sync_name}({params}) -> {_sync_return(async_name, ret)}: ..."
                 )
@@ -286,28 +628,117 @@ def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
                 )
             else:
                 new_lines.append(f"{pad}def {sync_name}(self) -> _Incomplete: ...")
-        inserts.append((header, new_lines))
-    for header, new_lines in sorted(inserts, reverse=True):
-        if out[header].rstrip().endswith(": ..."):
-            out[header] = out[header].rstrip()[: -len(" ...")]
-        out[header + 1 : header + 1] = new_lines
+        return new_lines
 
+    def need_names(self, annotation: str) -> None:
+        """Import what an annotation taken from the source names, if the stub does not."""
+        try:
+            tree = ast.parse(annotation, mode="eval")
+        except SyntaxError:
+            return
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in self.defined:
+                statement = self.facts.imports.get(node.id)
+                if statement is not None:
+                    self.needed_imports.append(statement)
+                    self.defined.add(node.id)
+
+
+def _join(qualname: str, name: str) -> str:
+    return f"{qualname}.{name}" if qualname else name
+
+
+def _helper_name(qualname: str) -> str:
+    return "_dual_" + qualname.replace(".", "_")
+
+
+def _decorators(node: ast.stmt) -> list[ast.expr]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.decorator_list
+    return []
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _runtime_signature(fn: Callable[..., Any], writer: _Writer) -> tuple[list[str], str | None]:
+    """Parameters and return type of a function from another module, for its stub;
+    the names its annotations use are imported from where it was defined."""
+    module_name = getattr(fn, "__module__", None) or ""
+    namespace: dict[str, Any] = getattr(fn, "__globals__", {})
+    raw: dict[str, Any] = getattr(fn, "__annotations__", {})
+
+    def spell(annotation: Any) -> str:
+        text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+        try:
+            tree = ast.parse(text, mode="eval")
+        except SyntaxError:
+            return "_Incomplete"
+
+        class Qualify(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.expr:
+                if node.id not in namespace:
+                    return node if hasattr(builtins, node.id) else ast.Name("_Incomplete")
+                value = namespace[node.id]
+                alias = f"_{module_name.replace('.', '_')}__{node.id}"
+                if isinstance(value, ModuleType):
+                    writer.needed_imports.append(f"import {value.__name__} as {alias}")
+                else:
+                    writer.needed_imports.append(f"from {module_name} import {node.id} as {alias}")
+                return ast.Name(alias)
+
+        return ast.unparse(Qualify().visit(tree))
+
+    signature = inspect.signature(fn)
+    params: list[str] = []
+    star_seen = False
+    previous_kind = None
+    for parameter in signature.parameters.values():
+        kind = parameter.kind
+        if previous_kind == inspect.Parameter.POSITIONAL_ONLY and kind != previous_kind:
+            params.append("/")
+        if kind == inspect.Parameter.KEYWORD_ONLY and not star_seen:
+            params.append("*")
+            star_seen = True
+        text = parameter.name
+        if kind == inspect.Parameter.VAR_POSITIONAL:
+            text, star_seen = f"*{text}", True
+        elif kind == inspect.Parameter.VAR_KEYWORD:
+            text = f"**{text}"
+        if parameter.name in raw:
+            text += f": {spell(raw[parameter.name])}"
+        if parameter.default is not inspect.Parameter.empty:
+            text += " = ..." if parameter.name in raw else "=..."
+        params.append(text)
+        previous_kind = kind
+    if previous_kind == inspect.Parameter.POSITIONAL_ONLY:
+        params.append("/")
+    ret = spell(raw["return"]) if "return" in raw else None
+    return params, ret
+
+
+def _decorator_pattern(names: set[str]) -> re.Pattern[str]:
+    spelled = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"^@(?:{spelled})(?:\(.*\))?\s*$")
+
+
+def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
+    """Rewrite mypy-stubgen output so dual callables are typed (see the module docstring)."""
+    body = _Writer(stub, facts, async_first).write()
     mode = "async-first" if async_first else "sync-first"
-    head = [
-        f"# Generated by `python -m smartasync stubgen` ({mode}); regenerate, do not edit.",
-        "from _typeshed import Incomplete as _Incomplete",
-        "from collections.abc import AsyncIterator as _AsyncIterator",
-        "from collections.abc import Iterator as _Iterator",
-        "from typing import Self as _Self",
-        "",
-        "from smartasync._typing import DualContextManager as _DualContextManager",
-        *(
-            f"from smartasync._typing import {decorator[1:]}{suffix} as {decorator}{suffix}"
-            for suffix in ("", "_method", "_classmethod", "_staticmethod")
-        ),
-        "",
-    ]
-    return "\n".join(head + out).rstrip("\n") + "\n"
+    head = [f"# Generated by `python -m smartasync stubgen` ({mode}); regenerate, do not edit."]
+    return "\n".join([*head, *_HEAD, body.rstrip("\n")]) + "\n"
 
 
 # -- running mypy's stubgen and the whole command ------------------------------
@@ -316,7 +747,9 @@ def transform(stub: str, facts: _ModuleFacts, *, async_first: bool) -> str:
 def _resolve(target: str) -> tuple[str, Path]:
     """(module name, search path root) for a dotted name or a file/directory path."""
     path = Path(target)
-    if path.suffix == ".py" or path.is_dir():
+    if path.suffix == ".py" or "/" in target or path.is_dir():
+        if not path.exists():
+            raise StubgenError(f"no such file or directory: {target}")
         path = path.resolve()
         parts = [path.stem] if path.suffix == ".py" else [path.name]
         if path.suffix == ".py" and path.stem == "__init__":
@@ -326,11 +759,26 @@ def _resolve(target: str) -> tuple[str, Path]:
             parts.insert(0, parent.name)
             parent = parent.parent
         return ".".join(parts), parent
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise StubgenError(f"not a module name or a path: {target!r}")
     return target, Path.cwd()
 
 
+def _import(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise StubgenError(
+            f"cannot import {name}: {exc}\n"
+            "Run stubgen where the package imports (its virtual environment, with the "
+            "project root on sys.path), or pass a path to the .py file or package directory."
+        ) from None
+    except Exception as exc:
+        raise StubgenError(f"importing {name} raised {type(exc).__name__}: {exc}") from None
+
+
 def _modules(name: str) -> Iterator[ModuleType]:
-    module = importlib.import_module(name)
+    module = _import(name)
     yield module
     if hasattr(module, "__path__"):
         import pkgutil
@@ -338,23 +786,28 @@ def _modules(name: str) -> Iterator[ModuleType]:
         for info in pkgutil.walk_packages(module.__path__, prefix=f"{name}."):
             if info.name.rsplit(".", 1)[-1] == "__main__":
                 continue  # importing it would run the program
-            yield importlib.import_module(info.name)
+            yield _import(info.name)
 
 
 def _run_mypy_stubgen(name: str, root: Path, package: bool, output: Path) -> None:
-    from mypy.stubgen import main as mypy_stubgen
-
+    try:
+        from mypy.stubgen import main as mypy_stubgen
+    except ImportError:
+        raise StubgenError(
+            "stubgen builds on mypy's stubgen, and mypy is not installed: pip install mypy"
+        ) from None
     flag = "-p" if package else "-m"
-    mypy_stubgen([flag, name, "--search-path", str(root), "-o", str(output), "--quiet"])
+    args = [flag, name, "--search-path", str(root), "-o", str(output), "--quiet"]
+    mypy_stubgen([*args, "--include-docstrings"])
 
 
-def generate(targets: Sequence[str], output: Path, *, async_first: bool = False) -> list[Path]:
-    """Write stubs for `targets` (module names or paths) under `output`; the files written.
+def render(targets: Sequence[str], *, async_first: bool = False) -> dict[Path, str]:
+    """The stubs for `targets` (module names or paths): relative path -> text.
 
     Raises:
-        ModuleNotFoundError: a target cannot be imported.
+        StubgenError: a target does not exist or cannot be imported, or mypy is missing.
     """
-    written: list[Path] = []
+    rendered: dict[Path, str] = {}
     for target in targets:
         name, root = _resolve(target)
         if str(root) not in sys.path:
@@ -373,11 +826,47 @@ def generate(targets: Sequence[str], output: Path, *, async_first: bool = False)
                 if not stub.exists():
                     continue
                 text = transform(stub.read_text(), _collect(module), async_first=async_first)
-                destination = output / stub.relative_to(base)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_text(text)
-                written.append(destination)
+                rendered[stub.relative_to(base)] = text
+    return rendered
+
+
+def generate(targets: Sequence[str], output: Path, *, async_first: bool = False) -> list[Path]:
+    """Write stubs for `targets` under `output`; the files written.
+
+    Raises:
+        StubgenError: as `render`.
+    """
+    written = []
+    for relative, text in render(targets, async_first=async_first).items():
+        destination = output / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(text)
+        written.append(destination)
     return written
+
+
+def check(targets: Sequence[str], output: Path, *, async_first: bool = False) -> list[str]:
+    """Unified diffs between the stubs on disk and fresh ones; empty when fresh.
+
+    Raises:
+        StubgenError: as `render`.
+    """
+    diffs = []
+    for relative, text in render(targets, async_first=async_first).items():
+        path = output / relative
+        old = path.read_text() if path.exists() else ""
+        if old != text:
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        text.splitlines(keepends=True),
+                        fromfile=str(path) if path.exists() else "/dev/null",
+                        tofile=f"{path} (regenerated)",
+                    )
+                )
+            )
+    return diffs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -385,7 +874,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m smartasync stubgen",
         description="Write .pyi stubs that type smartasync's dual methods for checkers "
-        "without a plugin (pyright, pyrefly, ty).",
+        "without a plugin (pyright / Pylance, basedpyright, pyrefly, ty).",
     )
     parser.add_argument(
         "targets",
@@ -397,19 +886,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         "-o",
         "--output",
         default=DEFAULT_OUTPUT,
-        help=f"output directory (default: {DEFAULT_OUTPUT}/)",
+        help=f"output directory (default: {DEFAULT_OUTPUT}/, where pyright looks by default)",
     )
     parser.add_argument(
         "--async-first",
         action="store_true",
         help="type the bare call as the coroutine (default: as the result)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and print a diff if the stubs on disk are stale",
+    )
     args = parser.parse_args(argv)
+    output = Path(args.output)
     try:
-        written = generate(args.targets, Path(args.output), async_first=args.async_first)
-    except ImportError as exc:
-        print(f"smartasync stubgen: cannot import {exc.name or exc}: {exc}", file=sys.stderr)
+        if args.check:
+            diffs = check(args.targets, output, async_first=args.async_first)
+        else:
+            written = generate(args.targets, output, async_first=args.async_first)
+    except StubgenError as exc:
+        print(f"smartasync stubgen: {exc}", file=sys.stderr)
         return 1
+    if args.check:
+        for diff in diffs:
+            sys.stdout.write(diff)
+        if diffs:
+            flags = " --async-first" if args.async_first else ""
+            command = f"python -m smartasync stubgen {' '.join(args.targets)} -o {output}{flags}"
+            print(
+                f"smartasync stubgen: stubs under {output}/ are stale; run: {command}",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
     for path in written:
         print(path)
     return 0

@@ -73,22 +73,28 @@ def test_golden_stubs(mode: str, generated: dict[str, Path]) -> None:
 def test_what_the_generator_makes_up(generated: dict[str, Path]) -> None:
     sync_first = (generated["sync-first"] / "smartlib.pyi").read_text()
     async_first = (generated["async-first"] / "smartlib.pyi").read_text()
-    # dual methods get the facade; the @smartasync line (under any alias) is gone
-    assert "@_sync_first_method\n    async def get(self, key: str, *, default: int = 0) -> int" in (
-        sync_first
+    # a dual method is an attribute typed by a class with a real __call__
+    assert "    get: _dual_Client_get\n" in sync_first
+    assert "def __call__(self, key: str, *, default: int = 0) -> int: ..." in sync_first
+    assert (
+        "def __call__(self, key: str, *, default: int = 0) -> _Coroutine[_Any, _Any, int]: ..."
+        in async_first
     )
-    assert "@_async_first_method\n    async def get(" in async_first
+    # the @smartasync line (under any alias) is gone
     assert "@dualize" not in sync_first and "@smartasync" not in sync_first
-    # an async generator is a def returning the async iterator
-    assert "@_sync_first\ndef ticks(n: int) -> AsyncIterator[int]: ..." in sync_first
+    # an async generator: an iterator in sync code, the async generator with .aio
+    assert "def __call__(self, n: int) -> _Iterator[int]: ..." in sync_first
+    assert "def aio(self, n: int) -> _AsyncGenerator[int, None]: ..." in sync_first
     # an asynccontextmanager method returns the dual context manager
     assert "def session(self, label: str) -> _DualContextManager[str]: ..." in sync_first
     # the sync twins next to the async protocol
     assert "def __enter__(self) -> Self: ..." in sync_first
     assert "def __next__(self) -> int: ..." in sync_first
-    # Self through a facade is lost by checkers: the class is written instead,
-    # and the subclass re-declares the method
-    assert "async def create(cls, name: str) -> SubClient: ..." in sync_first
+    # Self is passed on, not replaced by the class: a subclass gets itself back
+    assert "create: _dual_Client_create[_Self]" in sync_first
+    assert "def __call__(self, name: str) -> _SelfT: ..." in sync_first
+    # attributes set in __init__ keep the type the source tells
+    assert "    name: str\n" in sync_first and "    item: T\n" in sync_first
     # @async_only methods stay as written
     assert "@async_only\n    async def raw(self) -> int: ..." in sync_first
 
@@ -107,7 +113,7 @@ def test_stubs_directory_is_fresh(tmp_path: Path) -> None:
     assert not stale, f"stale stubs: {stale}; run with SMARTASYNC_UPDATE_GOLDEN=1"
 
 
-def test_the_command_line() -> None:
+def test_the_command_line(tmp_path: Path) -> None:
     bare = subprocess.run(
         [sys.executable, "-m", "smartasync"],
         cwd=ROOT,
@@ -120,6 +126,46 @@ def test_the_command_line() -> None:
     missing = stubgen("no_such_module_here", "-o", "unused")
     assert missing.returncode == 1
     assert "cannot import no_such_module_here" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    no_file = stubgen("no/such/dir", cwd=tmp_path)
+    assert no_file.returncode == 1 and "no such file or directory: no/such/dir" in no_file.stderr
+    bad_name = stubgen("not a-name", cwd=tmp_path)
+    assert bad_name.returncode == 1 and "not a module name or a path" in bad_name.stderr
+
+
+def test_typings_is_the_default_and_check_says_when_stale(tmp_path: Path) -> None:
+    shutil.copy(CORPUS / "smartlib.py", tmp_path / "smartlib.py")
+    written = stubgen("smartlib", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    stub = tmp_path / "typings" / "smartlib.pyi"
+    assert written.stdout.split() == ["typings/smartlib.pyi"] and stub.exists()
+    fresh = stubgen("smartlib", "--check", cwd=tmp_path)
+    assert (fresh.returncode, fresh.stdout) == (0, "")
+    # the other stub set is not what is on disk
+    other = stubgen("smartlib", "--check", "--async-first", cwd=tmp_path)
+    assert other.returncode == 1 and "-> _Coroutine[_Any, _Any, int]" in other.stdout
+    # an edit in the source makes the stubs stale: a unified diff, exit 1, nothing written
+    source = tmp_path / "smartlib.py"
+    source.write_text(
+        source.read_text().replace("async def ping(self) -> bool:", "async def ping(self) -> int:")
+    )
+    before = stub.read_text()
+    stale = stubgen("smartlib", "--check", cwd=tmp_path)
+    assert stale.returncode == 1
+    assert "--- typings/smartlib.pyi" in stale.stdout
+    assert "-    def __call__(self) -> bool: ..." in stale.stdout
+    assert "+    def __call__(self) -> int: ..." in stale.stdout
+    assert "stale; run: python -m smartasync stubgen smartlib -o typings" in stale.stderr
+    assert stub.read_text() == before
+    # a stub that is not there yet is stale too
+    stub.unlink()
+    assert stubgen("smartlib", "--check", cwd=tmp_path).returncode == 1
+
+
+def test_the_pre_commit_hook_runs_the_check() -> None:
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "id: smartasync-stubgen" in hooks
+    assert "entry: python -m smartasync stubgen --check" in hooks
 
 
 # -- basedpyright -----------------------------------------------------------------
