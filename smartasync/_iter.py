@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
@@ -41,13 +41,49 @@ async def _aclose(agen: Any) -> None:
     await agen.aclose()
 
 
+# As `_anext`: `asend()` / `athrow()` are called inside the running loop.
+async def _asend(agen: Any, value: Any) -> Any:
+    return await agen.asend(value)
+
+
+async def _athrow(agen: Any, exc: BaseException) -> Any:
+    return await agen.athrow(exc)
+
+
+def _exception(typ: Any, value: Any, tb: TracebackType | None) -> BaseException:
+    """The exception `generator.throw(typ, value, tb)` would raise, built here
+    so that `athrow` gets the one-argument form (the three-argument one is
+    deprecated since 3.12 and warns)."""
+    if isinstance(typ, BaseException):
+        if value is not None:
+            raise TypeError("instance exception may not have a separate value")
+        exc = typ
+    elif isinstance(typ, type) and issubclass(typ, BaseException):
+        if isinstance(value, typ):
+            exc = value
+        elif value is None:
+            exc = typ()
+        elif isinstance(value, tuple):
+            exc = typ(*value)
+        else:
+            exc = typ(value)
+    else:
+        raise TypeError(
+            f"exceptions must be classes or instances deriving from BaseException, "
+            f"not {type(typ).__name__}"
+        )
+    return exc.with_traceback(tb) if tb is not None else exc
+
+
 def _finished(agen: Any) -> bool:
     return agen.ag_frame is None
 
 
 class SyncIterator(Generic[_Y]):
     """A plain iterator over an async generator; each `next()` runs one step.
-    (`async for` works on it too, stepping the generator directly.)
+    Like a generator it also takes `send()` and `throw()` (each runs one step
+    of `asend` / `athrow`) and `close()`.  (`async for` works on it too,
+    stepping the generator directly.)
 
     Exhausting it, `close()`, leaving a `with` block, or dropping it (`break`
     out of a `for`, garbage collection) closes the async generator, so its
@@ -100,9 +136,49 @@ class SyncIterator(Generic[_Y]):
     def __next__(self) -> _Y:
         if self._state == _DONE:
             raise StopIteration
+        return self._step(_anext(self._agen))
+
+    def send(self, value: Any) -> _Y:
+        """Resume the async generator with `value` (its `asend`), as
+        `generator.send` does: the next value, or StopIteration at the end.
+
+        Raises:
+            TypeError: a value other than None sent to a generator that has
+                not started, or to an async iterator that has no `asend`.
+            StopIteration: the generator has finished.
+        """
+        if self._state == _DONE:
+            raise StopIteration
+        if value is None:
+            return self.__next__()
+        if self._state == _NEW:
+            raise TypeError(f"can't send non-None value to a just-started generator ({self._name})")
+        if not hasattr(self._agen, "asend"):
+            raise TypeError(f"send(): {self._name} is an async iterator without asend()")
+        return self._step(_asend(self._agen, value))
+
+    def throw(self, typ: Any, value: Any = None, tb: TracebackType | None = None, /) -> _Y:
+        """Raise an exception at the generator's `yield` (its `athrow`), as
+        `generator.throw` does: the value it yields next if it handles the
+        exception, StopIteration if it returns; otherwise the exception comes
+        out here.  Takes an exception, or the old `(type, value, traceback)`.
+
+        Raises:
+            The exception thrown, or whatever the generator raised instead.
+            StopIteration: the generator returned.
+        """
+        exc = _exception(typ, value, tb)
+        if self._state == _DONE or not hasattr(self._agen, "athrow"):
+            self._state = _DONE
+            raise exc
+        return self._step(_athrow(self._agen, exc))
+
+    def _step(self, step: Coroutine[Any, Any, _Y]) -> _Y:
+        """Run one step of the generator (`__anext__`, `asend` or `athrow`)
+        as a sync call, on the object's home loop if it has one."""
         self._state = _STARTED
         try:
-            return run_sync_for(self._source, _anext(self._agen), self._name)  # type: ignore[no-any-return]
+            return run_sync_for(self._source, step, self._name)  # type: ignore[no-any-return]
         except StopAsyncIteration:
             self._state = _DONE
             raise StopIteration from None
@@ -140,7 +216,13 @@ class SyncIterator(Generic[_Y]):
         return _aclose(self._agen)
 
     def close(self) -> None:
-        """Close the async generator now, running its cleanup."""
+        """Close the async generator now, running its cleanup (its `aclose`).
+        Closing again, or closing one that finished, does nothing.
+
+        Raises:
+            RuntimeError: the generator yielded instead of exiting.
+            Whatever its cleanup raised.
+        """
         started = self._state == _STARTED
         self._state = _DONE
         if started and hasattr(self._agen, "aclose"):
