@@ -1,0 +1,195 @@
+"""Async properties of a smart class: `@property` (and
+`functools.cached_property`) over an `async def`.
+
+Reading one is a call with no arguments, so it follows the rule of a call
+(DESIGN §2): the frame that reads the attribute decides, under the instance's
+and the class's mode, and on the object's home loop if it was entered.  Sync
+code gets the value; async code gets an awaitable (`await obj.balance`).  The
+decision is the one `_dispatch.dispatch` makes for a method: each property
+holds a `DualFunction` over its getter only to hand it to `dispatch`.
+
+Setters and deleters stay as they are: an assignment cannot be awaited, so an
+async setter would have nobody to await it (it is left as written).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from functools import cached_property
+from types import CoroutineType, FrameType
+from typing import Any, Final
+
+from ._detect import caller_is_async
+from ._dispatch import dispatch, explicit_aio, explicit_sync, resolve_mode
+from ._dual import DualFunction
+from ._kinds import COROUTINE, kind_of
+from ._modes import ASYNC, AUTO, sync_result
+
+
+def to_dual_property(target: property | cached_property[Any]) -> Any:
+    """The dual replacement for a property whose getter is an `async def`, or
+    None to leave it as it is (a sync getter, or dual already)."""
+    if isinstance(target, DualProperty | DualCachedProperty):
+        return None
+    if isinstance(target, cached_property):
+        if kind_of(target.func) is not COROUTINE:
+            return None
+        return DualCachedProperty(target)
+    if kind_of(target.fget) is None:
+        return None
+    return DualProperty(target.fget, target.fset, target.fdel, target.__doc__)
+
+
+class DualProperty(property):
+    """A property whose getter is an `async def`: read from sync code it
+    runs the getter and gives its value, read from async code it gives the
+    awaitable.  `Cls.prop.sync(obj)` always gives the value,
+    `Cls.prop.aio(obj)` always the awaitable.
+
+    A subclass of `property`, so `.setter` / `.deleter`, `__isabstractmethod__`
+    and `isinstance(..., property)` work as for any property.
+    """
+
+    _dual: DualFunction | None
+
+    def __init__(
+        self,
+        fget: Callable[[Any], Any] | None = None,
+        fset: Callable[[Any, Any], None] | None = None,
+        fdel: Callable[[Any], None] | None = None,
+        doc: str | None = None,
+    ) -> None:
+        super().__init__(fget, fset, fdel, doc)
+        # A property subclass keeps its doc in the instance's __dict__, or its
+        # class's docstring shadows it; property.__init__ does not always
+        # put it there (3.11), so this does.
+        self.__doc__ = doc if doc is not None else getattr(fget, "__doc__", None)
+        # `.getter()` may give a sync getter: then this is a plain property.
+        kind = kind_of(fget)
+        self._dual = None if fget is None or kind is None else DualFunction(fget, kind, None, True)
+
+    def __get__(self, obj: Any, owner: type | None = None, /) -> Any:
+        dual = self._dual
+        if obj is None or dual is None:
+            return super().__get__(obj, owner)
+        frame = sys._getframe(1)
+        result = dispatch(dual, obj, frame, dual.__wrapped__(obj))
+        if result.__class__ is CoroutineType:  # the awaitable: nothing to check
+            return result
+        return _checked(result, frame, dual, obj)
+
+    def sync(self, obj: Any) -> Any:
+        """Read the property on `obj` to completion: its value.
+
+        Raises:
+            Whatever the getter raises.
+        """
+        dual = self._getter("sync")
+        return explicit_sync(dual, obj, dual.__wrapped__(obj))
+
+    def aio(self, obj: Any) -> Any:
+        """Read the property on `obj` as an awaitable, whoever is reading."""
+        dual = self._getter("aio")
+        return explicit_aio(dual, obj, dual.__wrapped__(obj))
+
+    def _getter(self, form: str) -> DualFunction:
+        dual: DualFunction | None = self._dual  # (typed here: mypy reads the attribute as Any)
+        if dual is None:
+            raise AttributeError(f"{form}(): this property has no async getter")
+        return dual
+
+    def __repr__(self) -> str:
+        name = self._dual.__qualname__ if self._dual is not None else "?"
+        return f"<smartasync async property {name}>"
+
+
+class DualCachedProperty:
+    """`functools.cached_property` over an `async def`, made dual.
+
+    The stdlib one would cache the coroutine object: the second `await`
+    fails ("cannot reuse already awaited coroutine") and sync code never gets
+    a value.  This one caches the *awaited value* in the instance's
+    `__dict__`, as the stdlib one caches a sync value: the first read runs
+    the getter (sync code: to completion; async code: when awaited); later
+    reads give the value (async code: wrapped in an awaitable, so `await
+    obj.prop` reads the same every time).  Assigning or deleting the
+    attribute sets or clears the cache.  Concurrent first reads may each run
+    the getter; the last to finish is kept (as the stdlib's, which has had
+    no lock since 3.12).
+    """
+
+    def __init__(self, original: cached_property[Any]) -> None:
+        self.func = original.func
+        self.attrname = original.attrname or original.func.__name__
+        self.__doc__ = original.__doc__
+        self.__module__ = original.__module__
+        self._dual = DualFunction(original.func, COROUTINE, None, True)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attrname = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        cache = self._cache(obj)
+        name = self.attrname
+        dual = self._dual
+        frame = sys._getframe(1)
+        if name in cache:
+            value = cache[name]
+            mode = resolve_mode(dual, obj)
+            if mode is ASYNC or (mode is AUTO and caller_is_async(frame)):
+                return _ready(value)
+        else:
+            value = dispatch(dual, obj, frame, self._fill(obj, cache))
+            if value.__class__ is CoroutineType:
+                return value
+        return _checked(value, frame, dual, obj)
+
+    # A data descriptor, so that a cached value in the instance's __dict__
+    # does not shadow it: async readers must still get an awaitable.
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._cache(obj)[self.attrname] = value
+
+    def __delete__(self, obj: Any) -> None:
+        try:
+            del self._cache(obj)[self.attrname]
+        except KeyError:
+            raise AttributeError(self.attrname) from None
+
+    async def _fill(self, obj: Any, cache: dict[str, Any]) -> Any:
+        value = await self.func(obj)
+        cache[self.attrname] = value
+        return value
+
+    def _cache(self, obj: Any) -> dict[str, Any]:
+        try:
+            cache: dict[str, Any] = obj.__dict__
+        except AttributeError:
+            raise TypeError(
+                f"No '__dict__' attribute on {type(obj).__name__!r} instance to cache "
+                f"{self.attrname!r} property."
+            ) from None
+        return cache
+
+    def __repr__(self) -> str:
+        return f"<smartasync async cached_property {self._dual.__qualname__}>"
+
+
+_ASYNC_CODE: Final = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+def _checked(value: Any, frame: FrameType, dual: DualFunction, obj: Any) -> Any:
+    """A value given to a reader: if that reader is about to `await` it (a
+    `sync`-mode object read in async code), say how to get the awaitable."""
+    if not frame.f_code.co_flags & _ASYNC_CODE:  # (the names below cost more than this)
+        return value
+    prop = dual.__qualname__.rpartition(".")[2]
+    cls = type(obj).__qualname__
+    return sync_result(value, frame, f"{cls}.{prop}", f"{cls}.{prop}.aio(obj)")
