@@ -11,6 +11,7 @@ no sync version.  Subclasses are walked as they are created, through
 
 from __future__ import annotations
 
+import typing
 from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
@@ -49,6 +50,8 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     setattr_(cls, CLASS_KEY, own_class_mode)
 
     own = cls.__dict__
+    if own.get("_is_protocol", False):
+        _hide_keys_from_protocols()
     slot = own.get(INSTANCE_KEY)
     if isinstance(slot, MemberDescriptorType):
         # The user gave instances a slot for set_mode(); see ModeSlot.
@@ -96,6 +99,30 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     for async_name, sync_name in TWINS:
         if lookup_static(cls, async_name) is not None and lookup_static(cls, sync_name) is None:
             setattr_(cls, sync_name, TWIN_IMPLS[sync_name])
+
+
+def _hide_keys_from_protocols() -> None:
+    """Keep smartasync's mode keys out of the members of a smart
+    `typing.Protocol`, so that `@runtime_checkable` still matches by structure.
+
+    typing collects a protocol's members from the `__dict__` of every class
+    in its MRO, skipping the names in its EXCLUDED_ATTRIBUTES: on 3.11 at
+    each isinstance() check, on 3.12+ when each protocol class is made (so a
+    sub-protocol of a smart protocol would see them too).  A smart class
+    must keep its mode there (the hot path reads it from the instance's
+    class), so the two names are added to that list, once, when the first
+    smart protocol is walked.  They are smartasync's own: no other class has
+    a member by those names.  If typing ever drops the list, this does
+    nothing (and the protocol tests say so).
+    """
+    excluded = getattr(typing, "EXCLUDED_ATTRIBUTES", None)
+    missing = [key for key in (INSTANCE_KEY, CLASS_KEY) if excluded is None or key not in excluded]
+    if not missing:
+        return
+    if isinstance(excluded, list):  # 3.11
+        excluded.extend(missing)
+    elif isinstance(excluded, frozenset | set):  # 3.12+
+        typing.EXCLUDED_ATTRIBUTES = excluded | frozenset(missing)  # type: ignore[attr-defined]
 
 
 def install_subclass_hook(cls: type) -> None:
