@@ -37,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from mypy.expandtype import expand_type_by_instance, freshen_all_functions_type_vars
+from mypy.maptype import map_instance_to_supertype
 from mypy.nodes import (
     ARG_NAMED_OPT,
     ARG_POS,
@@ -54,6 +56,7 @@ from mypy.nodes import (
     LambdaExpr,
     MemberExpr,
     MypyFile,
+    OverloadedFuncDef,
     PassStmt,
     RefExpr,
     Statement,
@@ -64,6 +67,7 @@ from mypy.nodes import (
 )
 from mypy.plugin import (
     AttributeContext,
+    CheckerPluginInterface,
     ClassDefContext,
     FunctionContext,
     MethodContext,
@@ -76,8 +80,10 @@ from mypy.typeops import bind_self
 from mypy.types import (
     AnyType,
     CallableType,
+    ExtraAttrs,
     Instance,
     NoneType,
+    Overloaded,
     Parameters,
     Type,
     TypeOfAny,
@@ -85,6 +91,7 @@ from mypy.types import (
     UnboundType,
     UnionType,
     get_proper_type,
+    has_type_vars,
 )
 from mypy.typevars import fill_typevars
 
@@ -107,6 +114,7 @@ DUAL_STATICMETHOD: Final = "smartasync._typing.dual_staticmethod"
 DUAL_GENERATOR_CLASSMETHOD: Final = "smartasync._typing.dual_generator_classmethod"
 DUAL_GENERATOR_STATICMETHOD: Final = "smartasync._typing.dual_generator_staticmethod"
 DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
+DUAL_OVERLOAD: Final = "smartasync.mypy.dual_overload"  # a name for a hook, not a function
 DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
 DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
 ASYNC_GENERATOR_CM: Final = "contextlib._AsyncGeneratorContextManager"
@@ -177,6 +185,14 @@ def _caller_is_async(api: object) -> bool:
         if isinstance(entry, TypeInfo):
             return False  # a class body
     return False  # module level
+
+
+def _read_for_later(api: object) -> bool:
+    """Is the expression being checked read as a value (`m = obj.m`,
+    `f(obj.m)`), not called right here?  Reads the expression checker's
+    `is_callee` flag (mypy internal)."""
+    expr_checker = getattr(api, "expr_checker", None)
+    return not getattr(expr_checker, "is_callee", True)
 
 
 def _make_decorated(func: FuncDef, info: TypeInfo, decorator_type: Type) -> Decorator:
@@ -353,6 +369,10 @@ def _retype_for_binding(
 GENERATOR_FACADES: Final = frozenset(
     {"smartasync._typing.DualGenBound", "smartasync._typing.DualGenFunction"}
 )
+GENERATOR_FACADE_NAMES: Final = frozenset(
+    f"smartasync._typing.{name}"
+    for name in ("DualGenBound", "DualGenFunction", "DualGenClassMethod", "DualGenStaticMethod")
+)
 
 # Facades of a dual method read through an instance or a class.
 BOUND_FACADES: Final = frozenset(
@@ -364,15 +384,34 @@ BOUND_FACADES: Final = frozenset(
         "DualGenFunction",
         "DualClassMethod",
         "DualGenClassMethod",
+        "DualStaticMethod",
+        "DualGenStaticMethod",
     )
 )
 
 
-def _rebind_generic_method(ctx: AttributeContext) -> Type:
-    """A dual method whose signature uses `Self` (or another self-type
-    variable), read through `obj.m` or `Cls.m`: the facade's type arguments
-    were fixed when the decorator was applied, before any receiver was known,
-    so solve them again for this receiver."""
+def _method_face(ctx: AttributeContext) -> Type:
+    """`obj.m` or `Cls.m` for a dual method.
+
+    Called right here (`obj.m(...)`): a callable with the method's own
+    signature (its type variables solved at this call, `Self` solved for this
+    receiver, errors naming `"m" of "Cls"`) whose result is the face of the
+    calling code, with `.sync` / `.aio` and the facade's attributes on it.
+
+    Read as a value (`m = obj.m`, `f(obj.m)`): the facade, as without this
+    hook (re-solved for this receiver), so the bare call of a stored method
+    is decided where it is made.  As a value a dual method is called later
+    by whoever receives it, and at run time that caller decides (DESIGN.md,
+    section 2): a sync callee gets the result, an async one the awaitable,
+    and the framework exceptions (`asyncio.to_thread(obj.m)` in async code
+    gets the result, `trio.run(obj.m)` in sync code the awaitable) cut
+    across the reading code's kind.  Neither face of the reading code nor
+    both (an overload: mypy infers generic callables from its first item)
+    types those right, so the facade's `__call__` stays `Any` and wrong
+    callables are caught only in the explicit spelling (`obj.m.sync`,
+    `obj.m.aio`), which is exact.  A method generic in its own type
+    variables is the exception: the facade cannot carry them, so it is
+    given the face of the reading code."""
     default = ctx.default_attr_type
     facade = get_proper_type(default)
     context = ctx.context
@@ -380,28 +419,159 @@ def _rebind_generic_method(ctx: AttributeContext) -> Type:
         return default
     if not isinstance(context, MemberExpr):
         return default
+    through_class = False
     receiver = get_proper_type(ctx.type)
     if isinstance(receiver, TypeType):
-        receiver = receiver.item
+        receiver, through_class = receiver.item, True
     elif isinstance(receiver, CallableType) and receiver.is_type_obj():
-        receiver = get_proper_type(receiver.ret_type)
+        receiver, through_class = get_proper_type(receiver.ret_type), True
+    receiver = get_proper_type(receiver)
     if not isinstance(receiver, Instance):
         return default
     symbol = receiver.type.get(context.name)
     node = symbol.node if symbol is not None else None
-    if not isinstance(node, Decorator) or not isinstance(node.func.type, CallableType):
+    declared = _declared_method(node)
+    if declared is None:
         return default
-    method = node.func.type
-    if not method.variables or node.func.is_static or not method.arg_types:
+    signature, is_class, is_static, generator = declared
+    owner = node.info if isinstance(node, Var) else node.func.info  # type: ignore[union-attr]
+    signature = freshen_all_functions_type_vars(signature)
+    if not is_static and (is_class or not through_class) and signature.arg_types:
+        signature = _bind_receiver(signature, receiver, is_class)
+    if owner is not None and not isinstance(owner, FakeInfo):
+        signature = expand_type_by_instance(signature, map_instance_to_supertype(receiver, owner))
+    if _read_for_later(ctx.api) and not signature.variables:
+        # Stored for later (`m = obj.m`): keep the facade, whose bare call
+        # the caller decides when it is made.
+        parameters = Parameters(signature.arg_types, signature.arg_kinds, signature.arg_names)
+        return facade.copy_modified(args=[parameters, signature.ret_type])
+    return _faced(ctx.api, signature, generator, facade.type, _caller_is_async(ctx.api))
+
+
+def _declared_method(node: object) -> tuple[CallableType, bool, bool, bool] | None:
+    """A dual method's declared signature, its result type as the return
+    (T, or Y for an async generator), and whether it is a class method, a
+    static method, an async generator; None when it cannot be read."""
+    if isinstance(node, Decorator):
+        func = node.func
+        signature = get_proper_type(func.type)
+        if not isinstance(signature, CallableType) or not _is_analyzed(func):
+            return None
+        facade = get_proper_type(node.var.type)
+        generator = isinstance(facade, Instance) and facade.type.fullname in GENERATOR_FACADE_NAMES
+        item = _async_item(signature.ret_type) if generator else None
+        result = item if item is not None else _unwrap_coroutine(signature.ret_type)
+        return signature.copy_modified(ret_type=result), func.is_class, func.is_static, generator
+    if isinstance(node, Var):  # inherited from a plain base: DualFunction[P, T]
+        facade = get_proper_type(node.type)
+        if not isinstance(facade, Instance) or len(facade.args) != 2:
+            return None
+        parameters = get_proper_type(facade.args[0])
+        if not isinstance(parameters, Parameters):
+            return None
+        signature = CallableType(
+            parameters.arg_types,
+            parameters.arg_kinds,
+            parameters.arg_names,
+            facade.args[1],
+            Instance(facade.type.mro[-1], []),  # replaced by _faced
+            name=node.name,
+            variables=parameters.variables,
+        )
+        generator = facade.type.fullname in GENERATOR_FACADE_NAMES
+        return signature, False, False, generator
+    return None
+
+
+def _faced(
+    api: CheckerPluginInterface,
+    signature: CallableType,
+    generator: bool,
+    facade: TypeInfo,
+    in_async: bool,
+) -> CallableType:
+    """`signature` (returning the result) as a dual callable read in sync or
+    async code: the bare call's face, `.sync` and `.aio` as attributes."""
+    any_type = AnyType(TypeOfAny.special_form)
+    sync_ret: Type
+    if generator:
+        sync_ret = api.named_generic_type(ITERATOR, [signature.ret_type])
+        aio_ret = api.named_generic_type(ASYNC_GENERATOR, [signature.ret_type, NoneType()])
+    else:
+        sync_ret = signature.ret_type
+        aio_ret = api.named_generic_type(COROUTINE, [any_type, any_type, signature.ret_type])
+    # Named as the facade's methods are, so that `.sync`/`.aio` errors read
+    # the same with the plugin and without it.
+    attrs: dict[str, Type] = {}
+    for base in reversed(facade.mro):
+        for name, symbol in base.names.items():
+            if isinstance(symbol.node, Var) and symbol.node.type is not None:
+                attrs[name] = symbol.node.type
+    function = api.named_generic_type("builtins.function", [])
+    plain = signature.copy_modified(fallback=function)
+    attrs["sync"] = plain.copy_modified(ret_type=sync_ret, name=f"sync of {facade.name}")
+    attrs["aio"] = plain.copy_modified(ret_type=aio_ret, name=f"aio of {facade.name}")
+    fallback = function.copy_modified()
+    fallback.extra_attrs = ExtraAttrs(attrs, set(), None)
+    return signature.copy_modified(
+        ret_type=aio_ret if in_async else sync_ret, fallback=fallback, definition=None
+    )
+
+
+def _overload_item(ctx: FunctionContext) -> Type:
+    """One overload item of a dual method, decorated (type checking): as it
+    is, and on the first item (whose fallback is the whole overload's) the
+    `.sync` / `.aio` attributes with every overload."""
+    decorator = ctx.context
+    default = ctx.default_return_type
+    if not isinstance(decorator, Decorator) or not ctx.arg_types or not ctx.arg_types[0]:
         return default
-    bound = _bind_receiver(method, receiver, node.func.is_class)
-    if bound.variables:
-        return default  # a method generic in its own right: the facade cannot say it
-    result = _async_item(bound.ret_type)
-    if result is None or facade.type.fullname not in GENERATOR_FACADES:
-        result = _unwrap_coroutine(bound.ret_type)
-    parameters = Parameters(bound.arg_types, bound.arg_kinds, bound.arg_names)
-    return facade.copy_modified(args=[parameters, result])
+    signature = get_proper_type(ctx.arg_types[0][0])
+    if not isinstance(signature, CallableType):
+        return default
+    func = decorator.func
+    symbol = func.info.get(func.name) if not isinstance(func.info, FakeInfo) else None
+    overloaded = symbol.node if symbol is not None else None
+    if not isinstance(overloaded, OverloadedFuncDef) or overloaded.items[0] is not decorator:
+        return signature
+    items = []
+    for item in overloaded.items:
+        typ = get_proper_type(item.func.type) if isinstance(item, Decorator) else None
+        if not isinstance(typ, CallableType):
+            return signature
+        # Bound to the class's own instance type: the facade's attributes
+        # cannot be re-bound per receiver (see the README's limits).
+        if not func.is_static and typ.arg_types:
+            typ = _bind_receiver(typ, fill_typevars(func.info), func.is_class)
+        items.append(typ)
+    any_type = AnyType(TypeOfAny.special_form)
+    function = ctx.api.named_generic_type("builtins.function", [])
+    attrs: dict[str, Type] = {}
+    for face, name in ((False, "sync"), (True, "aio")):
+        faced = []
+        for typ in items:
+            result = _unwrap_coroutine(typ.ret_type)
+            ret = (
+                ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
+                if face
+                else result
+            )
+            faced.append(
+                typ.copy_modified(
+                    ret_type=ret, fallback=function, name=f"{name} of DualBound", definition=None
+                )
+            )
+        attrs[name] = Overloaded(faced)
+    fallback = function.copy_modified()
+    fallback.extra_attrs = ExtraAttrs(attrs, set(), None)
+    return signature.copy_modified(fallback=fallback)
+
+
+def _overloaded_bare_call(ctx: MethodContext) -> Type:
+    """The bare call of an overloaded dual method, after mypy chose the overload."""
+    if _caller_is_async(ctx.api):
+        return ctx.default_return_type
+    return _unwrap_coroutine(ctx.default_return_type)
 
 
 def _inherited_bare_call(ctx: MethodContext) -> Type:
@@ -470,6 +640,9 @@ class _ClassTransformer:
         return self.decorator_type(DUAL_COROUTINE)
 
     def convert(self, statement: Statement) -> Decorator | None:
+        if isinstance(statement, OverloadedFuncDef):
+            self.convert_overloads(statement)
+            return None
         if isinstance(statement, FuncDef):
             if is_dunder(statement.name) or not statement.is_coroutine:
                 return None
@@ -496,6 +669,35 @@ class _ClassTransformer:
             return None
         return None
 
+    def convert_overloads(self, overloaded: OverloadedFuncDef) -> None:
+        """`@overload`ed `async def`s: each overload item gets a typing-only
+        decorator whose hook (at type checking, when every item's signature
+        is known) puts `.sync` / `.aio` with every overload on the result.
+        The bare call is typed by a method hook (`_overloaded_bare_call`)."""
+        items = overloaded.unanalyzed_items or overloaded.items
+        funcs = [item.func if isinstance(item, Decorator) else item for item in items]
+        if is_dunder(overloaded.name) or not all(func.is_coroutine for func in funcs):
+            return
+        marker = CallableType(
+            [AnyType(TypeOfAny.special_form)],
+            [ARG_POS],
+            [None],
+            AnyType(TypeOfAny.special_form),
+            self.api.named_type("builtins.function"),
+            name=DUAL_OVERLOAD,  # mypy asks for a function hook by this name
+        )
+        for item in items:
+            if isinstance(item, Decorator) and not any(
+                _is_our_decorator(d) for d in item.decorators
+            ):
+                # Semantic analysis starts each item's decorators afresh
+                # from `original_decorators`.
+                item.original_decorators.insert(0, TempNode(marker, context=item.func))
+                item.decorators.insert(0, TempNode(marker, context=item.func))
+        overloads = self.info.metadata[METADATA_KEY].setdefault("overloads", [])
+        if overloaded.name not in overloads:
+            overloads.append(overloaded.name)
+
     def facade(self, fullname: str) -> TypeInfo | None:
         symbol = self.api.lookup_fully_qualified_or_none(fullname)
         node = symbol.node if symbol is not None else None
@@ -507,7 +709,7 @@ class _ClassTransformer:
         if not isinstance(func, FuncDef) or func.is_class or func.is_static:
             return None
         if not _is_analyzed(func):
-            return None  # a base analysed after this class: known gap (README)
+            return self.unanalyzed_inherited_type(func)
         if isinstance(node, Decorator):
             # @asynccontextmanager, told by its type (the cache keeps no decorator list)
             decorated = get_proper_type(node.var.type)
@@ -521,7 +723,12 @@ class _ClassTransformer:
         signature = get_proper_type(func.type)
         if not func.is_coroutine or not isinstance(signature, CallableType):
             return None
-        parameters = Parameters(signature.arg_types, signature.arg_kinds, signature.arg_names)
+        parameters = Parameters(
+            signature.arg_types,
+            signature.arg_kinds,
+            signature.arg_names,
+            variables=signature.variables,
+        )
         item = _async_item(signature.ret_type)
         if func.is_async_generator and item is not None:
             gen = self.facade(DUAL_GEN_FUNCTION)
@@ -530,6 +737,35 @@ class _ClassTransformer:
         if coroutine is None:
             return None
         return Instance(coroutine, [parameters, _unwrap_coroutine(signature.ret_type)])
+
+    def unanalyzed_inherited_type(self, func: FuncDef) -> Type | None:
+        """The dual type of a plain base's `async def` whose signature is not
+        analysed yet (a base in this module: method signatures are analysed
+        after the class hooks run).  Its annotations are analysed here, in
+        this class's scope: a module-level name means the same in both.  A
+        method generic in its own type variables, unannotated, or with a
+        decorator is left to the bare-call hook (`_inherited_bare_call`)."""
+        if not func.is_coroutine or func.is_decorated or not isinstance(func.type, CallableType):
+            return None
+        written = func.type
+        if not written.arg_types or written.arg_kinds[0] != ARG_POS:
+            return None
+        arg_types: list[Type] = [fill_typevars(func.info)]
+        for typ in written.arg_types[1:]:
+            analysed = self.api.anal_type(typ, report_invalid_types=False)
+            if analysed is None or has_type_vars(analysed):
+                return None
+            arg_types.append(analysed)
+        ret = self.api.anal_type(written.ret_type, report_invalid_types=False)
+        if ret is None or has_type_vars(ret):
+            return None
+        parameters = Parameters(arg_types, written.arg_kinds, written.arg_names)
+        item = _async_item(ret)
+        if has_yield_expression(func) and item is not None:
+            gen = self.facade(DUAL_GEN_FUNCTION)
+            return None if gen is None else Instance(gen, [parameters, item])
+        coroutine = self.facade(DUAL_FUNCTION)
+        return None if coroutine is None else Instance(coroutine, [parameters, ret])
 
     def inherit_from_plain_bases(self) -> None:
         """Public async methods of bases that are not smart become dual here."""
@@ -658,6 +894,8 @@ class SmartAsyncPlugin(Plugin):
         return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname == DUAL_OVERLOAD:
+            return _overload_item
         return self._decoration if fullname == SMARTASYNC_DECORATOR else None
 
     def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
@@ -678,9 +916,20 @@ class SmartAsyncPlugin(Plugin):
         if fullname == DECORATOR_FACTORY_CALL:
             return self._decoration
         hook = _METHOD_HOOKS.get(fullname)
+        if hook is None and self._is_dual_overload(fullname):
+            return _overloaded_bare_call
         if hook is None and self._is_plain_async_method(fullname):
             return _inherited_bare_call
         return hook
+
+    def _is_dual_overload(self, fullname: str) -> bool:
+        owner, _, name = fullname.rpartition(".")
+        info = self._lookup_info(owner) if owner else None
+        symbol = info.get(name) if info is not None else None
+        node = symbol.node if symbol is not None else None
+        if not isinstance(node, OverloadedFuncDef) or node.info is None:
+            return False
+        return name in node.info.metadata.get(METADATA_KEY, {}).get("overloads", ())
 
     def _is_plain_async_method(self, fullname: str) -> bool:
         """`Smart.m` where `m` is a public `async def` inherited from a class
@@ -723,10 +972,10 @@ class SmartAsyncPlugin(Plugin):
         return isinstance(typ, Instance) and typ.type.fullname in BOUND_FACADES
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        return _rebind_generic_method if self._is_dual_attribute(fullname) else None
+        return _method_face if self._is_dual_attribute(fullname) else None
 
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        return _rebind_generic_method if self._is_dual_attribute(fullname) else None
+        return _method_face if self._is_dual_attribute(fullname) else None
 
     def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
         # Any smart base: SmartAsync, an indirect subclass of it, a class

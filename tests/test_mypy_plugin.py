@@ -214,3 +214,37 @@ def test_the_plugin_declares_the_mypy_versions_it_supports() -> None:
         plugin_module.plugin("0.991")
     with pytest.raises(RuntimeError, match=r"remove `smartasync\.mypy` from `plugins`"):
         plugin_module.plugin(f"{high[0]}.{high[1]}.0")
+
+
+def tally(actual: dict[str, list[str]]) -> dict[str, int]:
+    """Expected errors found / missed, spurious errors, assert_type mismatches."""
+    counts = dict.fromkeys(("found", "missed", "spurious", "assert_type mismatches"), 0)
+    for name in FILES:
+        expected = expected_errors(name) if name.startswith("case_") else []
+        got = actual.get(name, [])
+        counts["found"] += sum(1 for line in expected if line in got)
+        counts["missed"] += sum(1 for line in expected if line not in got)
+        for line in got:
+            if line in expected:
+                continue
+            key = "assert_type mismatches" if "[assert-type]" in line else "spurious"
+            counts[key] += 1
+    return counts
+
+
+if __name__ == "__main__":  # python tests/test_mypy_plugin.py: the corpus numbers
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_mypy(_config(Path(tmp), True), Path(tmp) / "cache")
+    for name in FILES:
+        expected = expected_errors(name) if name.startswith("case_") else []
+        for line in result.get(name, []):
+            if line not in expected:
+                print(f"unexpected {name}:{line}")
+        for line in expected:
+            if line not in result.get(name, []):
+                print(f"missed     {name}:{line}")
+    print(", ".join(f"{key}: {value}" for key, value in tally(result).items()))
+    sys.exit(0)

@@ -8,11 +8,11 @@ from smartlib import Client, PerMethod, fetch
 
 client = Client()
 
-client.get(1)  # E: Argument 1 to "__call__" of "DualBound" has incompatible type "int"; expected "str"  [arg-type]
-client.get("k", default="x")  # E: Argument "default" to "__call__" of "DualBound" has incompatible type "str"; expected "int"  [arg-type]
+client.get(1)  # E: Argument 1 to "get" of "Client" has incompatible type "int"; expected "str"  [arg-type]
+client.get("k", default="x")  # E: Argument "default" to "get" of "Client" has incompatible type "str"; expected "int"  [arg-type]
 fetch("u", 1, 2)  # E: Too many positional arguments for "__call__" of "DualBound"  [call-arg]
-PerMethod().double("2")  # E: Argument 1 to "__call__" of "DualBound" has incompatible type "str"; expected "int"  [arg-type]
-Client.create(1)  # E: Argument 1 to "__call__" of "DualBound" has incompatible type "int"; expected "str"  [arg-type]
+PerMethod().double("2")  # E: Argument 1 to "double" of "PerMethod" has incompatible type "str"; expected "int"  [arg-type]
+Client.create(1)  # E: Argument 1 to "create" of "Client" has incompatible type "int"; expected "str"  [arg-type]
 
 # In sync code the bare call is the result, not a coroutine: asyncio.run needs .aio().
 asyncio.run(client.get("k"))  # E: Argument 1 to "run" has incompatible type "int"; expected "Coroutine[Any, Any, Never]"  [arg-type]
