@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
@@ -101,6 +102,13 @@ def async_only(func: _T) -> _T:
             f"@async_only marks an `async def` method that a smart class should leave as "
             f"written, but got {describe(target)}"
         )
+    if not _defined_in_class_body(target):
+        raise TypeError(
+            f"@async_only only matters on a method in the body of a smart class, but got "
+            f"{describe(target)}, which is not defined in a class. An `async def` outside a "
+            f"class is already left as written (only @smartasync makes it dual): remove "
+            f"@async_only, or move the function into the class body."
+        )
     try:
         setattr(target, ASYNC_ONLY_MARK, True)
     except (AttributeError, TypeError):
@@ -109,6 +117,18 @@ def async_only(func: _T) -> _T:
             f"apply it to the `async def` itself"
         ) from None
     return func
+
+
+def _defined_in_class_body(fn: Any) -> bool:
+    """From its `__qualname__`: a method decorated in a class body is named
+    `Cls.m` (`f.<locals>.Cls.m` in a function) even though the class does not
+    exist yet; a function at module level is `f`, one nested in a function
+    or method `f.<locals>.g`."""
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return True  # nothing to go by: no complaint
+    parts = qualname.split(".")
+    return len(parts) >= 2 and parts[-2] != "<locals>"
 
 
 def set_mode(obj: object, mode: Mode) -> None:
@@ -124,6 +144,8 @@ def set_mode(obj: object, mode: Mode) -> None:
             `__dict__`).
     """
     checked = check_mode(mode, "set_mode()")
+    if isinstance(obj, DualBound | DualFunction) or inspect.isroutine(obj):
+        raise TypeError(_mode_of_a_method(obj, checked))
     if isinstance(obj, type):
         raise TypeError(
             f"set_mode() sets the mode of one instance, but got the class {obj.__qualname__}. "
@@ -150,6 +172,26 @@ def set_mode(obj: object, mode: Mode) -> None:
             f"the class declares __slots__ without '__dict__'. Add {INSTANCE_KEY!r} to "
             f"{cls.__qualname__}.__slots__."
         ) from None
+
+
+def _mode_of_a_method(method: Any, mode: Mode) -> str:
+    name = getattr(method, "__qualname__", None) or repr(method)
+    short = name.rpartition(".")[2]
+    receiver = getattr(method, "__self__", None)
+    owner = type(receiver).__qualname__ if receiver is not None else name.rpartition(".")[0]
+    instance = f"the {owner} instance" if owner else "the instance"
+    one_call = {
+        "sync": f"`obj.{short}.sync(...)` for one call that runs to completion",
+        "async": f"`obj.{short}.aio(...)` for one call that gives the awaitable",
+        "auto": f"the bare call `obj.{short}(...)`, which lets the caller decide",
+    }[mode]
+    return (
+        f"set_mode() sets the mode of an instance, but got the method {name}. A mode belongs "
+        f"to an instance or, where a method is defined, to the method: write "
+        f"`set_mode(obj, {mode!r})` with {instance} itself, for all of its methods; "
+        f"`@smartasync(mode={mode!r})` over `async def {short}` in the class, for this "
+        f"method; or {one_call}."
+    )
 
 
 def get_mode(obj: object) -> Mode:
