@@ -16,21 +16,24 @@ from ._detect import caller_is_async
 from ._engine import close_unstarted
 from ._iter import DualContextManager, SyncIterator
 from ._kinds import ASYNCGEN, COROUTINE
-from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode
+from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode, sync_result
 from ._runner import display_name, prune_traceback, run_blocking
 
 if TYPE_CHECKING:
     from ._dual import DualFunction
 
 
-def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: Any) -> Any:
+def dispatch(
+    dual: DualFunction, source: object, frame: FrameType, awaitable: Any, aio: str | None = None
+) -> Any:
     """The bare call, after the inline fast path declined: resolve the mode,
     then return `awaitable` or run it.  `source` is the receiver (instance or
-    class) whose mode counts, or None."""
+    class) whose mode counts, or None.  `aio`: how to spell the async face in
+    a message (default `obj.m.aio(...)`; a property's differs)."""
     if dual._smart and source is not None:
         home = getattr(source, INSTANCE_KEY, None)
         if home.__class__ is Home:
-            return _dispatch_homed(dual, source, frame, awaitable, home)
+            return _dispatch_homed(dual, source, frame, awaitable, home, aio)
     mode = resolve_mode(dual, source)
     if mode is AUTO:
         if caller_is_async(frame):
@@ -38,20 +41,29 @@ def dispatch(dual: DualFunction, source: object, frame: FrameType, awaitable: An
         return block(dual, awaitable, frame, True, source)
     if mode is ASYNC:
         return awaitable
-    return block(dual, awaitable, frame, False, source)
+    # "sync" mode: a coroutine awaiting the result gets a message naming the
+    # `.aio` spelling instead of Python's bare one (see sync_result).
+    name = display_name(dual.__qualname__, source)
+    return sync_result(block(dual, awaitable, frame, False, source), frame, name, aio)
 
 
 def _dispatch_homed(
-    dual: DualFunction, source: object, frame: FrameType, awaitable: Any, home: Home
+    dual: DualFunction,
+    source: object,
+    frame: FrameType,
+    awaitable: Any,
+    home: Home,
+    aio: str | None,
 ) -> Any:
     """The bare call on an entered object: the same decision, on its home loop."""
     name = dual.__qualname__
     if not _home.usable(source, home, name):  # its loop closed: the ordinary rules
-        return dispatch(dual, source, frame, awaitable)
+        return dispatch(dual, source, frame, awaitable, aio)
     mode = _home.mode_under(home, dual._mode, source)
     if caller_is_async(frame) if mode is AUTO else mode is ASYNC:
         return _homed_async_face(dual, home, awaitable)
-    return block(dual, awaitable, frame, mode is AUTO, source, home)
+    result = block(dual, awaitable, frame, mode is AUTO, source, home)
+    return result if mode is AUTO else sync_result(result, frame, display_name(name, source), aio)
 
 
 def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any) -> Any:

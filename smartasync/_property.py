@@ -75,7 +75,7 @@ class DualProperty(property):
         if obj is None or dual is None:
             return super().__get__(obj, owner)
         frame = sys._getframe(1)
-        result = dispatch(dual, obj, frame, dual.__wrapped__(obj))
+        result = dispatch(dual, obj, frame, dual.__wrapped__(obj), _aio_spelling(dual))
         if result.__class__ is CoroutineType:  # the awaitable: nothing to check
             return result
         return _checked(result, frame, dual, obj)
@@ -143,7 +143,7 @@ class DualCachedProperty:
             if mode is ASYNC or (mode is AUTO and caller_is_async(frame)):
                 return _ready(value)
         else:
-            value = dispatch(dual, obj, frame, self._fill(obj, cache))
+            value = dispatch(dual, obj, frame, self._fill(obj, cache), _aio_spelling(dual))
             if value.__class__ is CoroutineType:
                 return value
         return _checked(value, frame, dual, obj)
@@ -179,6 +179,10 @@ class DualCachedProperty:
 
 
 _ASYNC_CODE: Final = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _aio_spelling(dual: DualFunction) -> str:
+    return f"{dual.__qualname__}.aio(obj)"  # `Cls.prop.aio(obj)`: a value has no .aio
 
 
 async def _ready(value: Any) -> Any:

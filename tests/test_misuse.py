@@ -153,10 +153,6 @@ async def test_awaiting_a_sync_mode_property_names_the_aio_spelling() -> None:
         await tool.size
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs _modes.sync_result called on the sync-mode branches of _dispatch.dispatch",
-)
 @pytest.mark.asyncio
 async def test_awaiting_a_sync_mode_method_names_the_aio_spelling() -> None:
     tool: Any = SyncTool()
