@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 from ._class import TWIN_IMPLS
 from ._dual import DualClassMethod, DualFunction
@@ -80,6 +80,7 @@ _HEAD: Final = (
     "from collections.abc import Iterator as _Iterator",
     "from typing import Any as _Any",
     "from typing import Generic as _Generic",
+    "from typing import ParamSpec as _ParamSpec",
     "from typing import Self as _Self",
     "from typing import TypeVar as _TypeVar",
     "from typing import overload as _overload",
@@ -115,6 +116,8 @@ class _ModuleFacts:
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     # name -> the import statement that binds it in the source module
     imports: dict[str, str] = field(default_factory=dict)
+    # module-level type variables -> how to declare them (mypy's stub drops private ones)
+    type_vars: dict[str, str] = field(default_factory=dict)
 
 
 def _collect(module: ModuleType) -> _ModuleFacts:
@@ -156,6 +159,14 @@ def _collect(module: ModuleType) -> _ModuleFacts:
                 facts.twins[qualname] = added
 
     for name, value in vars(module).items():
+        if isinstance(value, (TypeVar, ParamSpec)) and value.__name__ == name:
+            maker = "_TypeVar" if isinstance(value, TypeVar) else "_ParamSpec"
+            flags = "".join(
+                f", {flag}=True"
+                for flag in ("covariant", "contravariant")
+                if getattr(value, f"__{flag}__")
+            )
+            facts.type_vars[name] = f'{name} = {maker}("{name}"{flags})'
         if isinstance(value, DualFunction) and value.__module__ == module.__name__:
             facts.duals[name] = _Dual(value._kind, "function", value.__wrapped__)
         elif inspect.isclass(value) and value.__module__ == module.__name__:
@@ -375,6 +386,14 @@ class _Writer:
     def write(self) -> str:
         self.body(self.tree.body, "", "")
         imports = list(dict.fromkeys(self.needed_imports))
+        used = set(re.findall(r"\b\w+\b", "\n".join(self.out + self.helpers)))
+        missing = [
+            declared
+            for name, declared in self.facts.type_vars.items()
+            if name in used and name not in self.defined
+        ]
+        if missing:
+            imports += ["", *missing]
         helpers = ["", '_SelfT = _TypeVar("_SelfT")', *self.helpers] if self.helpers else []
         return "\n".join([*imports, *self.out, *helpers]).rstrip("\n") + "\n"
 
@@ -478,7 +497,7 @@ class _Writer:
         item = pending.get(member.name)
         if item is None:
             item = pending[member.name] = _Pending(_join(qualname, member.name), dual)
-            item.doc = ast.get_docstring(member, clean=False)
+            item.doc = ast.get_docstring(member, clean=False) or inspect.getdoc(dual.wrapped)
             self.attribute_line(item, qualname, pad)
         elif item.doc is None:
             item.doc = ast.get_docstring(member, clean=False)
@@ -675,6 +694,7 @@ def _top_level_names(tree: ast.Module) -> set[str]:
 def _runtime_signature(fn: Callable[..., Any], writer: _Writer) -> tuple[list[str], str | None]:
     """Parameters and return type of a function from another module, for its stub;
     the names its annotations use are imported from where it was defined."""
+    fn = inspect.unwrap(fn)  # past asynccontextmanager: the annotations are the function's
     module_name = getattr(fn, "__module__", None) or ""
     namespace: dict[str, Any] = getattr(fn, "__globals__", {})
     raw: dict[str, Any] = getattr(fn, "__annotations__", {})
@@ -687,6 +707,15 @@ def _runtime_signature(fn: Callable[..., Any], writer: _Writer) -> tuple[list[st
             return "_Incomplete"
 
         class Qualify(ast.NodeTransformer):
+            def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+                root: ast.expr = node
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id not in namespace:
+                    return ast.Name("_Incomplete")
+                self.generic_visit(node)
+                return node
+
             def visit_Name(self, node: ast.Name) -> ast.expr:
                 if node.id not in namespace:
                     return node if hasattr(builtins, node.id) else ast.Name("_Incomplete")

@@ -5,6 +5,7 @@ from collections.abc import Coroutine as _Coroutine
 from collections.abc import Iterator as _Iterator
 from typing import Any as _Any
 from typing import Generic as _Generic
+from typing import ParamSpec as _ParamSpec
 from typing import Self as _Self
 from typing import TypeVar as _TypeVar
 from typing import overload as _overload
@@ -49,7 +50,7 @@ class Web(SmartAsync, httpx.AsyncClient):
 
     [0]: /advanced/clients/#merging-of-configuration
     """
-    def stream(self, method: str, url: _Incomplete | str, *, content: _Incomplete | None = ..., data: _Incomplete | None = ..., files: _Incomplete | None = ..., json: _Incomplete.Any | None = ..., params: _Incomplete | None = ..., headers: _Incomplete | None = ..., cookies: _Incomplete | None = ..., auth: _Incomplete | _Incomplete | None = ..., follow_redirects: bool | _Incomplete = ..., timeout: _Incomplete | _Incomplete = ..., extensions: _Incomplete | None = ...) -> _DualContextManager[_Incomplete]:
+    def stream(self, method: str, url: _httpx__client__URL | str, *, content: _httpx__client__RequestContent | None = ..., data: _httpx__client__RequestData | None = ..., files: _httpx__client__RequestFiles | None = ..., json: _httpx__client__typing.Any | None = ..., params: _httpx__client__QueryParamTypes | None = ..., headers: _httpx__client__HeaderTypes | None = ..., cookies: _httpx__client__CookieTypes | None = ..., auth: _httpx__client__AuthTypes | _httpx__client__UseClientDefault | None = ..., follow_redirects: bool | _httpx__client__UseClientDefault = ..., timeout: _httpx__client__TimeoutTypes | _httpx__client__UseClientDefault = ..., extensions: _httpx__client__RequestExtensions | None = ...) -> _DualContextManager[_httpx__client__Response]:
         """Alternative to `httpx.request()` that streams the response body
         instead of loading it into memory at once.
 

@@ -5,6 +5,7 @@ from collections.abc import Coroutine as _Coroutine
 from collections.abc import Iterator as _Iterator
 from typing import Any as _Any
 from typing import Generic as _Generic
+from typing import ParamSpec as _ParamSpec
 from typing import Self as _Self
 from typing import TypeVar as _TypeVar
 from typing import overload as _overload

@@ -1,0 +1,117 @@
+"""The shop's HTTP API: async code calling the smart library (shoplib.py).
+
+Every bare call here returns the awaitable, so async-first stubs type it
+exactly.  `# E` marks a mistake every checker must report; `# needs-caller`
+before it marks one that only a checker that knows the caller (mypy with the
+plugin) can see, `# forgotten-await` one that needs the checker's
+unused-coroutine check (ty has none yet); `assert_type` lines are expectations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from decimal import Decimal
+from typing import Protocol, assert_type
+
+from shoplib import Catalog, Order, Outlet, Product, RateClient, Shop, Store, fetch_rate, tail
+
+
+class AsyncTotals(Protocol):
+    def total(self, order: Order) -> Awaitable[Decimal]: ...
+
+
+class AsyncFinder(Protocol):
+    def find(self, order_id: int) -> Awaitable[Order | None]: ...
+
+
+class Keyed(Protocol):
+    def keys(self) -> AsyncIterator[str]: ...
+
+
+async def respond(shop: AsyncTotals, order: Order) -> dict[str, str]:
+    return {"total": str(await shop.total(order))}
+
+
+async def gather_totals(
+    price: Callable[[Order], Awaitable[Decimal]], orders: list[Order]
+) -> list[Decimal]:
+    return list(await asyncio.gather(*(price(order) for order in orders)))
+
+
+async def first_key(source: Keyed) -> str | None:
+    async for key in source.keys():
+        return key
+    return None
+
+
+async def handler() -> None:
+    async with Catalog("products") as catalog:
+        assert_type(catalog, Catalog)
+        product = Product("A1", "apple", Decimal("0.5"))
+        await catalog.put("A1", product)
+        assert_type(await catalog.get("A1"), Product | None)
+        assert_type(await catalog.get("A1", product), Product)
+        assert_type(await catalog.search("ap", limit=2), list[Product])
+        assert_type(await catalog.transform("A1", lambda p: p.name), str | None)
+        assert_type(await Catalog.open("c"), Catalog)
+        assert_type(await Store.ping("db"), bool)
+        assert_type(catalog.keys(), AsyncGenerator[str, None])
+        assert_type([key async for key in catalog.keys()], list[str])
+        async with catalog.batch("spring") as pending:
+            assert_type(pending, list[Product])
+        shop = Outlet(catalog, "EUR")
+        order = await shop.place(("A1", 1))
+        assert_type(order, Order)
+        assert_type(await shop.total(order), Decimal)
+        assert_type(await shop.in_currency("USD"), Outlet)
+        assert_type(await shop.find(order.id), Order | None)
+        assert_type(await fetch_rate("USD"), Decimal)
+        assert_type([line async for line in tail(2)], list[str])
+        assert_type(tail.sync(2), Iterator[str])
+        assert_type(shop.total.sync(order), Decimal)
+        totals = await asyncio.gather(*(shop.total(o) for o in shop.orders))
+        assert_type(totals, list[Decimal])
+        async for placed in shop.stream_orders(0):
+            assert_type(placed, Order)
+        print(await respond(shop, order), await gather_totals(shop.total, [order]))
+        print(await first_key(catalog))
+        async with RateClient() as client:
+            assert_type(await client.rate("USD"), Decimal)
+            response = await client.get("https://example.org")
+            assert_type(response.status_code, int)
+
+        # -- mistakes ----------------------------------------------------------------
+        catalog.put("A2", product)  # forgotten-await  # E
+        shop.total(order)  # forgotten-await  # E
+        await catalog.get(1)  # E
+        await catalog.put("A2", 2)  # E
+        await catalog.search("ap", 2)  # E
+        await Catalog.open()  # E
+        await shop.place(("A1", "1"))  # E
+        await shop.find("x")  # E
+        print((await shop.find(1)).lines)  # E
+        print((await shop.total(order)).missing)  # E
+        print((await shop.in_currency("USD")).missing)  # E
+        bad: Decimal = shop.total(order)  # E
+        await fetch_rate("USD", Decimal(1))  # E
+        for line in tail(2):  # E
+            print(line)
+        async for item in catalog.keys():
+            print(item.missing)  # E
+        async with catalog.batch(2):  # E
+            pass
+        await respond(catalog, order)  # E
+        await gather_totals(shop.find, [order])  # E
+        await first_key(shop)  # E
+        async with RateClient() as client:
+            await client.get(1)  # E
+            await client.rate(1)  # E
+        print(bad)
+
+
+def sync_helper(shop: Shop, order: Order) -> Decimal:
+    # Sync code in the API module uses the explicit form.  A bare call here
+    # runs to completion, which async-first stubs cannot know.
+    asyncio.run(shop.total(order))  # needs-caller  # E
+    return shop.total.sync(order)
