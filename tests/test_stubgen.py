@@ -191,8 +191,10 @@ def marked_lines(path: Path) -> set[int]:
     }
 
 
-def run_basedpyright(project: Path, cases: list[str], stubs: Path | None) -> dict[str, set[int]]:
-    """Error lines per case file, basedpyright in standard mode."""
+def run_basedpyright(
+    project: Path, cases: list[str], stubs: Path | None, program: str | None = None
+) -> dict[str, set[int]]:
+    """Error lines per case file, basedpyright (or pyright) in standard mode."""
     for case in cases:
         shutil.copy(CORPUS / case, project / case)
     config: dict[str, object] = {
@@ -209,7 +211,7 @@ def run_basedpyright(project: Path, cases: list[str], stubs: Path | None) -> dic
         config["extraPaths"] = [str(ROOT), str(CORPUS)]
     (project / "pyrightconfig.json").write_text(json.dumps(config))
     result = subprocess.run(
-        [_basedpyright(), "--outputjson", "--pythonpath", sys.executable],
+        [program or _basedpyright(), "--outputjson", "--pythonpath", sys.executable],
         cwd=project,
         capture_output=True,
         text=True,
@@ -307,7 +309,7 @@ def test_ty_on_sync_first_stubs(generated: dict[str, Path], tmp_path: Path) -> N
 # nothing else may be reported, and every assert_type must hold.
 
 SERVED = {"sync-first": "shop_cli.py", "async-first": "shop_api.py"}
-CHECKERS = ["basedpyright", "pyrefly", "ty"]
+CHECKERS = ["basedpyright", "pyright", "pyrefly", "ty"]
 
 
 @dataclass
@@ -330,8 +332,8 @@ def tagged_lines(path: Path, tag: str) -> set[int]:
 
 
 def errors_of(checker: str, case: str, stubs: Path, project: Path) -> set[int]:
-    if checker == "basedpyright":
-        return run_basedpyright(project, [case], stubs)[case]
+    if checker in ("basedpyright", "pyright"):
+        return run_basedpyright(project, [case], stubs, program=_tool(checker))[case]
     _stub_project(project, case, stubs)
     if checker == "pyrefly":
         command = [_tool("pyrefly"), "check", "-p", "default", "--output-format", "min-text"]
@@ -367,3 +369,44 @@ def test_the_shop_on_generated_stubs(
     assert not result.spurious and not result.mismatches, result.line()
     assert result.missed <= allowed, result.line()
     assert len(marked_lines(CORPUS / case)) >= 20  # the corpus is not empty
+
+
+# -- the README's configuration lines, in a project beside the real package ------------
+
+README_CONFIG = {
+    "pyright": "",  # typings/ is pyright's default stubPath: nothing to write
+    "basedpyright": "",
+    "pyrefly": '[tool.pyrefly]\nsearch-path = ["typings"]\n',
+    "ty": '[tool.ty.environment]\nextra-paths = ["typings"]\n',
+}
+
+
+@pytest.mark.parametrize("checker", CHECKERS)
+def test_the_readme_configuration_works(checker: str, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    config = README_CONFIG[checker]
+    for line in config.splitlines():
+        assert f"  {line}\n" in readme, f"README no longer shows {line!r}"
+    case = "shop_cli.py"
+    for name in ("shoplib.py", case):  # the real module is there too: the stubs must win
+        shutil.copy(CORPUS / name, tmp_path / name)
+    (tmp_path / "smartasync").symlink_to(ROOT / "smartasync", target_is_directory=True)
+    made = stubgen("shoplib", cwd=tmp_path)  # to typings/, the default
+    assert made.returncode == 0, made.stderr
+    tool = _tool(checker)
+    if checker in ("pyright", "basedpyright"):
+        config = '[tool.pyright]\nreportUnusedCoroutine = "error"\n'
+        command = [tool, "--pythonpath", sys.executable, case]
+    elif checker == "pyrefly":
+        command = [tool, "check", "--python-interpreter-path", sys.executable]
+        command += ["--output-format", "min-text", case]
+    else:
+        command = [tool, "check", "--python", sys.prefix, "--output-format", "concise", case]
+    (tmp_path / "pyproject.toml").write_text(config)
+    errors = _checker_errors(command, tmp_path, case)
+    result = outcome(errors, case)
+    allowed = tagged_lines(CORPUS / case, "needs-caller")
+    if checker == "ty":
+        allowed |= tagged_lines(CORPUS / case, "forgotten-await")
+    assert not result.spurious and not result.mismatches, result.line()
+    assert result.missed <= allowed, result.line()
