@@ -119,12 +119,16 @@ def render(reports: dict[str, dict[str, Any]]) -> str:
     metas = [report["meta"] for report in reports.values()]
     versions = ", ".join(f"CPython {m['python']} ({m['date_utc']})" for m in metas)
     commits = sorted({(m.get("commit") or "?")[:10] for m in metas})
+    dirty = any(m.get("smartasync_dirty") for m in metas)
+    state = f"commit {', '.join(commits)}" + (
+        " with uncommitted changes in `smartasync/`" if dirty else ""
+    )
     quick = " **Quick runs: not for quoting.**" if any(m["quick"] for m in metas) else ""
     lines = [
         BEGIN,
         "",
         f"Measured with `python benchmarks/every_python.py` on {versions}; "
-        f"{metas[0]['platform']}, {metas[0]['cpus']} shared CPUs; commit {', '.join(commits)}."
+        f"{metas[0]['platform']}, {metas[0]['cpus']} shared CPUs; {state}."
         f"{quick} Cells are the median over interleaved rounds of (case / F1) in that "
         "round, then the case's best µs.",
         "",
