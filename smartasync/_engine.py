@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _loops, _sigint
+from . import _eager, _loops, _sigint
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -297,7 +297,7 @@ def run_sync(
             ctx = _copy_context()
             main = _main(coro, loop)
             try:
-                task = loop.create_task(main, context=ctx)
+                task = _eager.start(loop, main, ctx)
             except RuntimeError as error:
                 task = _retry_on_a_new_loop(loop, main, coro, ctx, error)
                 loop = task.get_loop()
@@ -592,7 +592,7 @@ def _run_here(
         run_on = loop or _state.loop or _first_sync_loop()
         main = _main(coro, run_on)
         try:
-            task = run_on.create_task(main, context=ctx)
+            task = _eager.start(run_on, main, ctx)
         except RuntimeError as error:
             if loop is not None:
                 main.close()
@@ -635,8 +635,13 @@ def _cancel_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> No
     task.cancel()
     # Cancelled before its first step, the task never enters _main, whose
     # `finally` stops the loop: stop it when the task ends instead.  (Seen as
-    # a hang: run_forever slept forever.)
-    task.add_done_callback(lambda _: loop.stop())
+    # a hang: run_forever slept forever.)  Only then: a task that started
+    # (always, once its first step ran eagerly) stops the loop itself, and a
+    # second stop() would be left queued for whoever runs the loop next
+    # (seen at exit: "Event loop stopped before Future completed").
+    coro: Any = task.get_coro()
+    if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:
+        task.add_done_callback(lambda _: loop.stop())
 
 
 def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
