@@ -4,7 +4,10 @@ Every bare call here returns the awaitable, so async-first stubs type it
 exactly.  `# E` marks a mistake every checker must report; `# needs-caller`
 before it marks one that only a checker that knows the caller (mypy with the
 plugin) can see, `# forgotten-await` one that needs the checker's
-unused-coroutine check (ty has none yet); `assert_type` lines are expectations.
+unused-coroutine check (ty has none yet); `assert_type` lines are
+expectations.  After the E marker comes mypy's message with the plugin
+(the corpus format of test_mypy_plugin.py), so the file can join that
+corpus: mypy with the plugin must report exactly these.
 """
 
 from __future__ import annotations
@@ -82,36 +85,36 @@ async def handler() -> None:
             assert_type(response.status_code, int)
 
         # -- mistakes ----------------------------------------------------------------
-        catalog.put("A2", product)  # forgotten-await  # E
-        shop.total(order)  # forgotten-await  # E
-        await catalog.get(1)  # E
-        await catalog.put("A2", 2)  # E
-        await catalog.search("ap", 2)  # E
-        await Catalog.open()  # E
-        await shop.place(("A1", "1"))  # E
-        await shop.find("x")  # E
-        print((await shop.find(1)).lines)  # E
-        print((await shop.total(order)).missing)  # E
-        print((await shop.in_currency("USD")).missing)  # E
-        bad: Decimal = shop.total(order)  # E
-        await fetch_rate("USD", Decimal(1))  # E
-        for line in tail(2):  # E
+        catalog.put("A2", product)  # forgotten-await  # E: Value of type "Coroutine[Any, Any, None]" must be used  [unused-coroutine]
+        shop.total(order)  # forgotten-await  # E: Value of type "Coroutine[Any, Any, Decimal]" must be used  [unused-coroutine]
+        await catalog.get(1)  # E: No overload variant of "get" of "Store" matches argument type "int"  [call-overload]
+        await catalog.put("A2", 2)  # E: Argument 2 to "put" of "Catalog" has incompatible type "int"; expected "Product"  [arg-type]
+        await catalog.search("ap", 2)  # E: Too many positional arguments for "search" of "Catalog"  [call-arg]
+        await Catalog.open()  # E: Missing positional argument "name" in call to "open" of "Store"  [call-arg]
+        await shop.place(("A1", "1"))  # E: Argument 1 to "place" of "Shop" has incompatible type "tuple[str, str]"; expected "tuple[str, int]"  [arg-type]
+        await shop.find("x")  # E: Argument 1 to "find" of "Shop" has incompatible type "str"; expected "int"  [arg-type]
+        print((await shop.find(1)).lines)  # E: Item "None" of "Order | None" has no attribute "lines"  [union-attr]
+        print((await shop.total(order)).missing)  # E: "Decimal" has no attribute "missing"  [attr-defined]
+        print((await shop.in_currency("USD")).missing)  # E: "Outlet" has no attribute "missing"  [attr-defined]
+        bad: Decimal = shop.total(order)  # E: Incompatible types in assignment (expression has type "Coroutine[Any, Any, Decimal]", variable has type "Decimal")  [assignment]
+        await fetch_rate("USD", Decimal(1))  # E: Too many positional arguments for "__call__" of "DualBound"  [call-arg]
+        for line in tail(2):  # E: "AsyncGenerator[str, None]" has no attribute "__iter__" (not iterable)  [attr-defined]
             print(line)
         async for item in catalog.keys():
-            print(item.missing)  # E
-        async with catalog.batch(2):  # E
+            print(item.missing)  # E: "str" has no attribute "missing"  [attr-defined]
+        async with catalog.batch(2):  # E: Argument 1 to "batch" of "Catalog" has incompatible type "int"; expected "str"  [arg-type]
             pass
-        await respond(catalog, order)  # E
-        await gather_totals(shop.find, [order])  # E
-        await first_key(shop)  # E
+        await respond(catalog, order)  # E: Argument 1 to "respond" has incompatible type "Catalog"; expected "AsyncTotals"  [arg-type]
+        await gather_totals(shop.find, [order])  # E: Argument 1 to "gather_totals" has incompatible type "DualBound[[int], Order | None]"; expected "Callable[[Order], Awaitable[Decimal]]"  [arg-type]
+        await first_key(shop)  # E: Argument 1 to "first_key" has incompatible type "Outlet"; expected "Keyed"  [arg-type]
         async with RateClient() as client:
-            await client.get(1)  # E
-            await client.rate(1)  # E
+            await client.get(1)  # E: Argument 1 to "get" has incompatible type "int"; expected "URL | str"  [arg-type]
+            await client.rate(1)  # E: Argument 1 to "rate" of "RateClient" has incompatible type "int"; expected "str"  [arg-type]
         print(bad)
 
 
 def sync_helper(shop: Shop, order: Order) -> Decimal:
     # Sync code in the API module uses the explicit form.  A bare call here
     # runs to completion, which async-first stubs cannot know.
-    asyncio.run(shop.total(order))  # needs-caller  # E
+    asyncio.run(shop.total(order))  # needs-caller  # E: Argument 1 to "run" has incompatible type "Decimal"; expected "Coroutine[Any, Any, Never]"  [arg-type]
     return shop.total.sync(order)

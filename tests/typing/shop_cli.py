@@ -4,7 +4,9 @@ Every bare call here runs to completion, so sync-first stubs type it exactly.
 `# E` marks a mistake every checker must report; `# needs-caller` before it
 marks one that only a checker that knows the caller (mypy with the plugin)
 can see, `# forgotten-await` one that needs the checker's unused-coroutine
-check (ty has none yet); `assert_type` lines are expectations.
+check (ty has none yet); `assert_type` lines are expectations.  After the
+E marker comes mypy's message with the plugin (the corpus format of test_mypy_plugin.py),
+so the file can join that corpus: mypy with the plugin must report exactly these.
 """
 
 from __future__ import annotations
@@ -125,53 +127,53 @@ def main() -> None:
     print(pinger, switcher)
 
     # -- mistakes ------------------------------------------------------------------
-    catalog.put(1, product)  # E
-    catalog.put("A2", "not a product")  # E
-    catalog.get(1)  # E
-    catalog.get("A1", "default")  # E
-    catalog.search("ap", 3)  # E
-    catalog.search("ap", colour=1)  # E
-    catalog.transform("A1", lambda p: p.missing)  # E
-    Catalog.open(3)  # E
-    Store.ping(1)  # E
-    catalog.size = 3  # E
-    catalog.name = None  # E
-    catalog.capacity + "1"  # E
-    product.price = Decimal(1)  # E
-    ints.put("one", "x")  # E
-    shop.place(("A1", "two"))  # E
-    shop.place(("A1", 2), "gift")  # E
-    shop.total(1)  # E
-    shop.total.sync()  # E
-    shop.find("1")  # E
-    shop.currency = 3  # E
-    order.note.upper()  # E
-    print(shop.total(order).quantize(Decimal(1)).missing)  # E
-    print(shop.in_currency("USD").missing)  # E
-    fetch_rate(1)  # E
-    fetch_rate("USD", Decimal(2))  # E
-    tail("3")  # E
-    total: int = shop.total(order)  # E
-    pending_total: Decimal = shop.total.aio(order)  # E
-    asyncio.run(shop.total(order))  # E
+    catalog.put(1, product)  # E: Argument 1 to "put" of "Catalog" has incompatible type "int"; expected "str"  [arg-type]
+    catalog.put("A2", "not a product")  # E: Argument 2 to "put" of "Catalog" has incompatible type "str"; expected "Product"  [arg-type]
+    catalog.get(1)  # E: No overload variant of "get" of "Store" matches argument type "int"  [call-overload]
+    catalog.get("A1", "default")  # E: No overload variant of "get" of "Store" matches argument types "str", "str"  [call-overload]
+    catalog.search("ap", 3)  # E: Too many positional arguments for "search" of "Catalog"  [call-arg]
+    catalog.search("ap", colour=1)  # E: Argument "colour" to "search" of "Catalog" has incompatible type "int"; expected "str"  [arg-type]
+    catalog.transform("A1", lambda p: p.missing)  # E: "Product" has no attribute "missing"  [attr-defined]
+    Catalog.open(3)  # E: Argument 1 to "open" of "Store" has incompatible type "int"; expected "str"  [arg-type]
+    Store.ping(1)  # E: Argument 1 to "ping" of "Store" has incompatible type "int"; expected "str"  [arg-type]
+    catalog.size = 3  # E: Property "size" defined in "Store" is read-only  [misc]
+    catalog.name = None  # E: Incompatible types in assignment (expression has type "None", variable has type "str")  [assignment]
+    catalog.capacity + "1"  # E: Unsupported operand types for + ("int" and "str")  [operator]
+    product.price = Decimal(1)  # E: Property "price" defined in "Product" is read-only  [misc]
+    ints.put("one", "x")  # E: Argument 1 to "put" of "Store" has incompatible type "str"; expected "int"  [arg-type]
+    shop.place(("A1", "two"))  # E: Argument 1 to "place" of "Shop" has incompatible type "tuple[str, str]"; expected "tuple[str, int]"  [arg-type]
+    shop.place(("A1", 2), "gift")  # E: Argument 2 to "place" of "Shop" has incompatible type "str"; expected "tuple[str, int]"  [arg-type]
+    shop.total(1)  # E: Argument 1 to "total" of "Shop" has incompatible type "int"; expected "Order"  [arg-type]
+    shop.total.sync()  # E: Missing positional argument "order" in call to "sync" of "DualBound"  [call-arg]
+    shop.find("1")  # E: Argument 1 to "find" of "Shop" has incompatible type "str"; expected "int"  [arg-type]
+    shop.currency = 3  # E: Incompatible types in assignment (expression has type "int", variable has type "str")  [assignment]
+    order.note.upper()  # E: Item "None" of "str | None" has no attribute "upper"  [union-attr]
+    print(shop.total(order).quantize(Decimal(1)).missing)  # E: "Decimal" has no attribute "missing"  [attr-defined]
+    print(shop.in_currency("USD").missing)  # E: "Shop" has no attribute "missing"  [attr-defined]
+    fetch_rate(1)  # E: Argument 1 to "__call__" of "DualBound" has incompatible type "int"; expected "str"  [arg-type]
+    fetch_rate("USD", Decimal(2))  # E: Too many positional arguments for "__call__" of "DualBound"  [call-arg]
+    tail("3")  # E: Argument 1 to "__call__" of "DualGenBound" has incompatible type "str"; expected "int"  [arg-type]
+    total: int = shop.total(order)  # E: Incompatible types in assignment (expression has type "Decimal", variable has type "int")  [assignment]
+    pending_total: Decimal = shop.total.aio(order)  # E: Incompatible types in assignment (expression has type "Coroutine[Any, Any, Decimal]", variable has type "Decimal")  [assignment]
+    asyncio.run(shop.total(order))  # E: Argument 1 to "run" has incompatible type "Decimal"; expected "Coroutine[Any, Any, Never]"  [arg-type]
     for line in tail(2):
-        print(line.missing)  # E
-    with catalog.batch(1) as batch:  # E
-        batch.append("x")  # E
-    report(catalog, order)  # E
-    lookup(catalog, 1)  # E
-    wrong: WrongFinder = shop  # E
-    apply(shop.find, order)  # E
-    apply(catalog.get, order)  # E
+        print(line.missing)  # E: "str" has no attribute "missing"  [attr-defined]
+    with catalog.batch(1) as batch:  # E: Argument 1 to "batch" of "Catalog" has incompatible type "int"; expected "str"  [arg-type]
+        batch.append("x")  # E: Argument 1 to "append" of "list" has incompatible type "str"; expected "Product"  [arg-type]
+    report(catalog, order)  # E: Argument 1 to "report" has incompatible type "Catalog"; expected "Totals"  [arg-type]
+    lookup(catalog, 1)  # E: Argument 1 to "lookup" has incompatible type "Catalog"; expected "Finder"  [arg-type]
+    wrong: WrongFinder = shop  # E: Incompatible types in assignment (expression has type "Shop", variable has type "WrongFinder")  [assignment]
+    apply(shop.find, order)  # E: Argument 1 to "apply" has incompatible type "DualBound[[int], Order | None]"; expected "Callable[[Order], Decimal]"  [arg-type]
+    apply(catalog.get, order)  # E: Argument 1 to "apply" has incompatible type overloaded function; expected "Callable[[Order], Decimal]"  [arg-type]
     with RateClient() as client:
-        client.get(1)  # E
-        client.rate(currency=2)  # E
+        client.get(1)  # E: Argument 1 to "get" has incompatible type "int"; expected "URL | str"  [arg-type]
+        client.rate(currency=2)  # E: Argument "currency" to "rate" of "RateClient" has incompatible type "int"; expected "str"  [arg-type]
     print(total, pending_total, wrong)
 
 
 async def forgetful(shop: Shop, order: Order) -> None:
     # Async code in the CLI module: the truth here is the coroutine.
-    shop.total.aio(order)  # forgotten-await  # E
-    shop.total(order)  # needs-caller  # E
-    value: Decimal = shop.total(order)  # needs-caller  # E
+    shop.total.aio(order)  # forgotten-await  # E: Value of type "Coroutine[Any, Any, Decimal]" must be used  [unused-coroutine]
+    shop.total(order)  # needs-caller  # E: Value of type "Coroutine[Any, Any, Decimal]" must be used  [unused-coroutine]
+    value: Decimal = shop.total(order)  # needs-caller  # E: Incompatible types in assignment (expression has type "Coroutine[Any, Any, Decimal]", variable has type "Decimal")  [assignment]
     print(value, await shop.total.aio(order))
