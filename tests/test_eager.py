@@ -220,7 +220,7 @@ def test_async_generators_met_in_the_first_step_belong_to_the_loop() -> None:
     assert probe.leave_generator_suspended() == 1
     loop = probe.inside()["loop"]
     # Registered by the loop's firstiter hook: shutdown_asyncgens closes it.
-    assert probe.kept[0] in loop._asyncgens  # type: ignore[attr-defined]
+    assert probe.kept[0] in loop._asyncgens
 
 
 @pytest.mark.asyncio
