@@ -1,8 +1,7 @@
-"""The public surface: names, and clear errors for bad input."""
+"""The public surface: names, and clear errors for bad input (for modes, see test_modes)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 import smartasync
-from smartasync import SmartAsync, async_only, get_mode, set_mode
+from smartasync import async_only
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -21,12 +20,6 @@ def test_all_lists_exactly_the_public_names() -> None:
     assert set(smartasync.__all__) == public
     for name in ("smartasync", "SmartAsync", "async_only", "set_mode", "get_mode", "Mode"):
         assert name in smartasync.__all__
-
-
-def test_mode_is_the_literal_of_three_modes() -> None:
-    from typing import get_args
-
-    assert set(get_args(smartasync.Mode)) == {"auto", "sync", "async"}
 
 
 # -- smartasync on the wrong thing ------------------------------------------------------
@@ -60,92 +53,6 @@ def test_smartasync_with_mode_rejects_what_is_not_async_when_applied() -> None:
         decorator(plain_function)  # type: ignore[arg-type]  # deliberately wrong
 
 
-@pytest.mark.parametrize("mode", ["fast", "SYNC", "", None, 1])
-def test_unknown_modes_are_rejected_with_the_valid_list(mode: Any) -> None:
-    if mode is None:
-        return  # None means "no mode" for smartasync(); set_mode rejects it below
-    with pytest.raises(ValueError, match="'auto', 'sync' and 'async'"):
-        smartasync.smartasync(mode=mode)
-    with pytest.raises(ValueError, match="'auto', 'sync' and 'async'"):
-
-        class Tool(SmartAsync, mode=mode):
-            pass
-
-
-def test_set_mode_rejects_unknown_modes() -> None:
-    class Tool(SmartAsync):
-        pass
-
-    for bad in ("fast", None, 3):
-        with pytest.raises(ValueError, match="valid modes"):
-            set_mode(Tool(), bad)  # type: ignore[arg-type]
-
-
-def test_set_mode_on_a_non_smart_object_says_how_to_make_it_smart() -> None:
-    class Plain:
-        pass
-
-    with pytest.raises(TypeError) as info:
-        set_mode(Plain(), "sync")
-    assert "SmartAsync" in str(info.value) and "@smartasync" in str(info.value)
-
-
-def test_set_mode_on_a_class_says_where_class_modes_go() -> None:
-    class Tool(SmartAsync):
-        pass
-
-    with pytest.raises(TypeError, match=r"mode='sync'"):
-        set_mode(Tool, "sync")
-
-
-def test_set_mode_on_a_slotted_instance_says_what_to_add() -> None:
-    class Slotted(SmartAsync):
-        __slots__ = ("value",)
-
-        async def get(self) -> int:
-            return 1
-
-    with pytest.raises(TypeError, match="_smartasync_mode"):
-        set_mode(Slotted(), "sync")
-
-    class Roomy(SmartAsync):
-        __slots__ = ("_smartasync_mode", "value")
-
-        async def get(self) -> int:
-            return 1
-
-    roomy = Roomy()
-    assert roomy.get() == 1  # the empty slot falls back to the class mode
-    set_mode(roomy, "async")
-    coro = roomy.get()
-    assert inspect.iscoroutine(coro)
-    coro.close()
-    assert get_mode(roomy) == "async" and get_mode(Roomy()) == "auto"
-
-
-def test_get_mode_rejects_unrelated_objects() -> None:
-    with pytest.raises(TypeError, match="smart"):
-        get_mode(object())
-    with pytest.raises(TypeError, match="smart"):
-        get_mode(int)
-
-
-def test_get_mode_on_functions_and_bound_methods() -> None:
-    @smartasync.smartasync(mode="sync")
-    async def f() -> None:
-        pass
-
-    class Tool(SmartAsync, mode="async"):
-        async def run(self) -> None:
-            pass
-
-    assert get_mode(f) == "sync"
-    tool = Tool()
-    assert get_mode(tool.run) == "async"
-    set_mode(tool, "sync")
-    assert get_mode(tool.run) == "sync"
-
-
 def test_async_only_rejects_what_is_not_async() -> None:
     with pytest.raises(TypeError, match="async def"):
         async_only(plain_function)
@@ -156,18 +63,6 @@ def test_async_only_rejects_what_is_not_async() -> None:
 
     with pytest.raises(TypeError, match="already"):
         async_only(dual)
-
-
-def test_decorating_twice_is_harmless_and_can_change_the_mode() -> None:
-    @smartasync.smartasync
-    async def f() -> int:
-        return 1
-
-    assert smartasync.smartasync(f) is f
-    forced = smartasync.smartasync(mode="async")(f)
-    coro = forced()
-    assert inspect.iscoroutine(coro)
-    assert asyncio.run(coro) == 1
 
 
 def test_static_and_class_methods_in_either_decorator_order() -> None:

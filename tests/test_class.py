@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smartasync import SmartAsync, async_only, get_mode, set_mode, smartasync
+from smartasync import SmartAsync, async_only, smartasync
 
 
 class Base(SmartAsync):
@@ -186,16 +186,6 @@ def test_decorator_form_keeps_the_class_own_init_subclass() -> None:
     assert Plugin().run() == 1
 
 
-def test_subclass_can_set_its_own_mode_in_the_decorator_form() -> None:
-    class Forced(Decorated, mode="async"):
-        pass
-
-    coro = Forced().hello("x")
-    assert inspect.iscoroutine(coro)
-    coro.close()
-    assert get_mode(Forced) == "async"
-
-
 # -- inherited from non-smart bases -----------------------------------------------------
 
 
@@ -213,98 +203,7 @@ async def test_public_async_methods_of_a_non_smart_base_from_async_code() -> Non
     assert await Adapted().fetch("k") == "value of k"
 
 
-def test_a_per_method_decorator_in_a_plain_class_works_without_modes() -> None:
-    class Plain:
-        @smartasync
-        async def value(self) -> int:
-            return 1
-
-    assert Plain().value() == 1
-    with pytest.raises(TypeError, match="not a smart class"):
-        set_mode(Plain(), "sync")
-
-
-# -- modes ------------------------------------------------------------------------------
-
-
-def test_two_instances_with_different_modes() -> None:
-    a, b = Base(), Base()
-    set_mode(a, "async")
-    coro = a.scale(1)
-    assert inspect.iscoroutine(coro)
-    assert asyncio.run(coro) == 2
-    assert b.scale(1) == 2
-    assert get_mode(a) == "async" and get_mode(b) == "auto"
-
-
-@pytest.mark.asyncio
-async def test_sync_mode_instance_runs_to_completion_from_async_code() -> None:
-    a, b = Base(), Base()
-    set_mode(a, "sync")
-    assert a.scale(2) == 4  # type: ignore[comparison-overlap]  # blocks, on the background loop
-    assert await b.scale(2) == 4
-
-
-def test_class_mode_and_method_mode() -> None:
-    class Tool(SmartAsync, mode="async"):
-        async def run(self) -> int:
-            return 1
-
-        @smartasync(mode="sync")
-        async def always_sync(self) -> int:
-            return 2
-
-    tool = Tool()
-    coro = tool.run()
-    assert inspect.iscoroutine(coro)
-    coro.close()
-    assert tool.always_sync() == 2
-    set_mode(tool, "auto")  # the instance mode wins over the method and class mode
-    assert tool.run() == 1
-    assert tool.always_sync() == 2  # auto from sync code: runs
-
-
-@pytest.mark.asyncio
-async def test_a_call_through_the_class_reads_the_receivers_mode() -> None:
-    class Tool(SmartAsync, mode="sync"):
-        async def run(self, x: int) -> int:
-            return x + 1
-
-    tool = Tool()
-    assert Tool.run(tool, 1) == 2  # type: ignore[comparison-overlap]  # sync mode, even from async code
-    set_mode(tool, "auto")
-    assert await Tool.run(tool, 2) == 3
-
-
-@pytest.mark.asyncio
-async def test_method_mode_sync_blocks_even_from_async_code() -> None:
-    class Tool(SmartAsync):
-        @smartasync(mode="sync")
-        async def always_sync(self) -> int:
-            return 2
-
-    assert Tool().always_sync() == 2  # type: ignore[comparison-overlap]  # mode is run-time only
-
-
-def test_decorator_mode_on_a_class() -> None:
-    @smartasync(mode="async")
-    class Tool:
-        async def run(self) -> int:
-            return 3
-
-    coro = Tool().run()
-    assert inspect.iscoroutine(coro)
-    assert asyncio.run(coro) == 3
-    assert Tool().run.sync() == 3
-
-
-@pytest.mark.asyncio
-async def test_explicit_forms_ignore_every_mode() -> None:
-    obj = Base()
-    set_mode(obj, "async")
-    assert obj.scale.sync(2) == 4
-    set_mode(obj, "sync")
-    assert await obj.scale.aio(2) == 4
+# -- explicit forms (under modes: test_modes) --------------------------------------------
 
 
 def test_explicit_forms_from_sync_code() -> None:
@@ -316,24 +215,13 @@ def test_explicit_forms_from_sync_code() -> None:
     assert Base.add.sync(1, 1) == 2
 
 
-def test_modes_are_per_instance_across_threads() -> None:
-    import threading
-
-    a = Base()
-    set_mode(a, "async")
-    results: list[Any] = []
-
-    def worker() -> None:
-        b = Base()
-        results.append(b.scale(1))
-        coro = a.scale(1)
-        results.append(inspect.iscoroutine(coro))
-        coro.close()  # type: ignore[attr-defined]  # async mode: types follow the auto rule
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert results == [2, True]
+@pytest.mark.asyncio
+async def test_explicit_forms_from_async_code() -> None:
+    obj = Base()
+    assert obj.scale.sync(3) == 6
+    assert await obj.scale.aio(3) == 6
+    assert await Base.scale.aio(obj, 4) == 8
+    assert Base.add.sync(1, 1) == 2
 
 
 # -- introspection ----------------------------------------------------------------------
