@@ -28,14 +28,16 @@ How:
 - The bare call goes through `__call__` of those descriptors; a method hook
   there reads the scope the checker is in.
 
-Everything that touches mypy internals beyond the documented plugin
-interface is in the section "mypy internals" below.
+The module reads top-down: constants, `plugin()`, the plugin class (its
+hooks dispatched by tables), the hooks, the class transformer, helpers on
+types, and last the section "mypy internals": everything that touches mypy
+beyond the documented plugin interface.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Literal
 
 from mypy.expandtype import expand_type_by_instance, freshen_all_functions_type_vars
 from mypy.maptype import map_instance_to_supertype
@@ -65,6 +67,7 @@ from mypy.nodes import (
     TypeInfo,
     Var,
 )
+from mypy.options import Options
 from mypy.plugin import (
     AttributeContext,
     CheckerPluginInterface,
@@ -99,8 +102,17 @@ from ._protocol import TWINS, is_dunder
 
 __all__ = ["SUPPORTED_MYPY", "SmartAsyncPlugin", "plugin"]
 
-# -- fullnames ----------------------------------------------------------------
+# -- constants ----------------------------------------------------------------
 
+# mypy versions this plugin supports: (first, first unsupported).  Tested on
+# 1.20 and 2.4.  mypy 1.11 reports valid overrides of dual methods as
+# incompatible (it compares the descriptors' ParamSpecs, receiver included,
+# invariantly); 1.12 to 1.19 are untested.
+SUPPORTED_MYPY: Final = ((1, 20), (3, 0))
+
+METADATA_KEY: Final = "smartasync"
+
+# smartasync's own names.
 SMARTASYNC_DECORATOR: Final = "smartasync._api.smartasync"
 ASYNC_ONLY_DECORATOR: Final = "smartasync._api.async_only"
 DECORATOR_FACTORY_CALL: Final = "smartasync._typing.ModeDecorator.__call__"
@@ -117,6 +129,8 @@ DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
 DUAL_OVERLOAD: Final = "smartasync.mypy.dual_overload"  # a name for a hook, not a function
 DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
 DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
+
+# The standard library's.
 ASYNC_GENERATOR_CM: Final = "contextlib._AsyncGeneratorContextManager"
 ASYNCCONTEXTMANAGER: Final = "contextlib.asynccontextmanager"
 COROUTINE: Final = "typing.Coroutine"
@@ -149,226 +163,7 @@ BINDING_FACADES: Final = {
     ),
 }
 
-METADATA_KEY: Final = "smartasync"
-
-
-# mypy versions this plugin supports: (first, first unsupported).  Tested on
-# 1.20 and 2.4.  mypy 1.11 reports valid overrides of dual methods as
-# incompatible (it compares the descriptors' ParamSpecs, receiver included,
-# invariantly); 1.12 to 1.19 are untested.
-SUPPORTED_MYPY: Final = ((1, 20), (3, 0))
-
-
-# -- mypy internals -------------------------------------------------------------
-# The only places that rely on mypy beyond the documented plugin interface.
-
-
-def _caller_is_async(api: object) -> bool:
-    """Is the code being checked the body of an `async def`?
-
-    Reads the type checker's scope stack (`TypeChecker.scope.stack`, mypy
-    internal): its innermost function is the calling code.  Comprehensions
-    and generator expressions are not on the stack, so they count as the
-    function around them; a lambda is a function of its own, and sync."""
-    scope = getattr(api, "scope", None)
-    stack = getattr(scope, "stack", None)
-    if stack is None:
-        raise RuntimeError(
-            "smartasync.mypy: this mypy's type checker has no `scope.stack`; "
-            f"the plugin supports mypy {_supported_text()}"
-        )
-    for entry in reversed(stack):
-        if isinstance(entry, LambdaExpr):
-            return False
-        if isinstance(entry, FuncDef):
-            return bool(entry.is_coroutine or entry.is_async_generator)
-        if isinstance(entry, TypeInfo):
-            return False  # a class body
-    return False  # module level
-
-
-def _read_for_later(api: object) -> bool:
-    """Is the expression being checked read as a value (`m = obj.m`,
-    `f(obj.m)`), not called right here?  Reads the expression checker's
-    `is_callee` flag (mypy internal)."""
-    expr_checker = getattr(api, "expr_checker", None)
-    return not getattr(expr_checker, "is_callee", True)
-
-
-def _make_decorated(func: FuncDef, info: TypeInfo, decorator_type: Type) -> Decorator:
-    """Wrap an undecorated method in a Decorator whose one decorator has the
-    given type.  A `TempNode` stands for the decorator expression: semantic
-    analysis has nothing to resolve in it, and the type checker applies its
-    type to the function as it would a real decorator's."""
-    var = Var(func.name)
-    var.info = info
-    var.is_initialized_in_class = True
-    var._fullname = func.fullname
-    var.line = func.line
-    func.is_decorated = True
-    decorator = Decorator(func, [TempNode(decorator_type, context=func)], var)
-    decorator.line = func.line
-    decorator.column = func.column
-    return decorator
-
-
-def _is_async_generator(func: FuncDef) -> bool:
-    """Is this `async def` an async generator?  Function bodies are analysed
-    after the class hooks run, so the flag mypy sets later cannot be read
-    yet: look for a `yield` in the body (mypy's traverser helper)."""
-    return bool(func.is_async_generator) or has_yield_expression(func)
-
-
-def _is_our_decorator(expr: Expression) -> bool:
-    return isinstance(expr, TempNode) and not expr.no_rhs
-
-
-def _is_analyzed(func: FuncDef) -> bool:
-    """Has semantic analysis given `func` its signature yet?  Methods of a
-    class in the module being analysed get theirs after the class hooks run
-    (their signature still has the parser's placeholder fallback)."""
-    return isinstance(func.type, CallableType) and not isinstance(func.type.fallback.type, FakeInfo)
-
-
-def _add_twin(info: TypeInfo, source: FuncDef, name: str, ret_type: Type | None) -> None:
-    """Add a sync method `name` with `source`'s parameters.
-
-    `ret_type` None: `source` is not analysed yet; the twin is a copy of its
-    signature as written, which semantic analysis then analyses as any
-    method's (an `async def` returning T declares T; the twin, a plain def,
-    returns T).  Only in the symbol table, not the class body, so the type
-    checker has no body to check.  Otherwise the twin is a class-level `Var`
-    of the analysed callable type (with a new return type), which mypy binds
-    like a method: a FuncDef would be re-analysed from its finished type."""
-    assert isinstance(source.type, CallableType)
-    if ret_type is None:
-        arguments = [
-            Argument(Var(arg.variable.name), arg.type_annotation, None, arg.kind)
-            for arg in source.arguments
-        ]
-        func = FuncDef(name, arguments, Block([PassStmt()]), source.type.copy_modified(name=name))
-        func.info = info
-        func._fullname = f"{info.fullname}.{name}"
-        func.line = source.line
-        info.names[name] = SymbolTableNode(MDEF, func, plugin_generated=True)
-    else:
-        typ = source.type.copy_modified(ret_type=ret_type, name=name)
-        _add_class_member(info, name, typ, source.line)
-
-
-def _add_class_member(info: TypeInfo, name: str, typ: Type, line: int = -1) -> None:
-    """A class-level attribute of type `typ`: a callable one is bound like a
-    method, a descriptor's `__get__` is applied, as for a method alias."""
-    var = Var(name, typ)
-    var.info = info
-    var.is_initialized_in_class = True
-    var.is_classvar = True  # not an instance attribute: mypy binds it on access
-    var._fullname = f"{info.fullname}.{name}"
-    var.line = line
-    info.names[name] = SymbolTableNode(MDEF, var, plugin_generated=True)
-
-
-def _bind_receiver(method: CallableType, receiver: Type, is_classmethod: bool) -> CallableType:
-    """`method` with its first parameter bound to `receiver` (`Self` and other
-    self-type variables solved), by mypy's own `typeops.bind_self`."""
-    bound = bind_self(method, receiver, is_classmethod=is_classmethod)
-    assert isinstance(bound, CallableType)
-    return bound
-
-
-def _supported_text() -> str:
-    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_MYPY
-    return f">= {low_major}.{low_minor}, < {high_major}.{high_minor}"
-
-
-# -- helpers on types -------------------------------------------------------------
-
-
-def _unwrap_coroutine(typ: Type) -> Type:
-    """T from Coroutine[Any, Any, T] (or Awaitable[T]); anything else as is."""
-    proper = get_proper_type(typ)
-    if isinstance(proper, Instance) and proper.type.fullname in (COROUTINE, "typing.Awaitable"):
-        return proper.args[-1]
-    return typ
-
-
-def _async_item(typ: Type) -> Type | None:
-    """Y from AsyncIterator[Y] / AsyncGenerator[Y, S] / AsyncIterable[Y]."""
-    proper = get_proper_type(typ)
-    if isinstance(proper, Instance) and proper.type.fullname in (
-        ASYNC_ITERATOR,
-        ASYNC_GENERATOR,
-        ASYNC_ITERABLE,
-    ):
-        return proper.args[0]
-    return None
-
-
-def _result_arg(ctx: MethodContext) -> Type:
-    """The facade's last type argument: the result T (or the item type Y)."""
-    receiver = get_proper_type(ctx.type)
-    if isinstance(receiver, Instance) and receiver.args:
-        return receiver.args[-1]
-    return AnyType(TypeOfAny.from_error)
-
-
-def _decorator_names(decorator: Decorator) -> set[str]:
-    return {
-        expr.fullname
-        for expr in decorator.original_decorators
-        if isinstance(expr, RefExpr) and expr.fullname
-    } | {
-        expr.callee.fullname
-        for expr in decorator.original_decorators
-        if hasattr(expr, "callee") and isinstance(expr.callee, RefExpr) and expr.callee.fullname
-    }
-
-
-def is_smart(info: TypeInfo) -> bool:
-    """Is `info` a smart class: SmartAsync among its bases, or marked by us."""
-    return any(base.fullname == SMART_BASE or METADATA_KEY in base.metadata for base in info.mro)
-
-
-# -- the hooks ----------------------------------------------------------------------
-
-
-def _bare_coroutine_call(ctx: MethodContext) -> Type:
-    result = _result_arg(ctx)
-    if _caller_is_async(ctx.api):
-        any_type = AnyType(TypeOfAny.special_form)
-        return ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
-    return result
-
-
-def _bare_generator_call(ctx: MethodContext) -> Type:
-    item = _result_arg(ctx)
-    if _caller_is_async(ctx.api):  # the async generator object itself
-        return ctx.api.named_generic_type(ASYNC_GENERATOR, [item, NoneType()])
-    return ctx.api.named_generic_type(ITERATOR, [item])
-
-
-def _retype_for_binding(
-    ret: Type, context: object, lookup: Callable[[str], TypeInfo | None]
-) -> Type:
-    """`@smartasync` over a `@classmethod` or `@staticmethod`: the facade that
-    binds like one.  `context` is the Decorator node when the call is a
-    decoration (mypy passes it as the call's context)."""
-    if not isinstance(context, Decorator):
-        return ret
-    func = context.func
-    proper = get_proper_type(ret)
-    if not (func.is_class or func.is_static) or not isinstance(proper, Instance):
-        return ret
-    facades = BINDING_FACADES.get(proper.type.fullname)
-    if facades is None:
-        return ret
-    info = lookup(facades[0] if func.is_class else facades[1])
-    return ret if info is None else Instance(info, proper.args)
-
-
-GENERATOR_FACADES: Final = frozenset(
-    {"smartasync._typing.DualGenBound", "smartasync._typing.DualGenFunction"}
-)
+# Facades of an async generator method.
 GENERATOR_FACADE_NAMES: Final = frozenset(
     f"smartasync._typing.{name}"
     for name in ("DualGenBound", "DualGenFunction", "DualGenClassMethod", "DualGenStaticMethod")
@@ -388,6 +183,225 @@ BOUND_FACADES: Final = frozenset(
         "DualGenStaticMethod",
     )
 )
+
+# What the plugin made of a user's name, for the hooks asked by fullname.
+_Kind = Literal[
+    "overloaded dual method", "inherited plain async method", "dual method", "smart class"
+]
+
+
+# -- the entry point ----------------------------------------------------------
+
+
+def plugin(version: str) -> type[Plugin]:
+    """mypy's entry point: the plugin class for this mypy `version`.
+
+    Raises:
+        RuntimeError: this mypy version is outside the supported range.
+    """
+    low, high = SUPPORTED_MYPY
+    if not low <= _version_tuple(version) < high:
+        raise RuntimeError(
+            f"smartasync.mypy supports mypy {_supported_text()}, but this is mypy {version}. "
+            f"Install a supported mypy, or remove `smartasync.mypy` from `plugins`."
+        )
+    return SmartAsyncPlugin
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    parts = []
+    for piece in version.split("+")[0].split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    while len(parts) < 2:
+        parts.append(0)
+    return parts[0], parts[1]
+
+
+def _supported_text() -> str:
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_MYPY
+    return f">= {low_major}.{low_minor}, < {high_major}.{high_minor}"
+
+
+# -- the plugin ---------------------------------------------------------------
+
+
+class SmartAsyncPlugin(Plugin):
+    """Types the bare call of smartasync's dual methods by the calling scope.
+
+    mypy asks for each hook by a fullname, and with several plugins the first
+    one to answer wins: answer only for names that are ours, so that other
+    plugins (pydantic, attrs, ...) keep theirs.  smartasync's own names are
+    looked up in the tables by fullname; a user's class or method is first
+    told apart by what the plugin made of it (`_kind`), then looked up."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._function_hooks: dict[str, Callable[[FunctionContext], Type]] = {
+            SMARTASYNC_DECORATOR: self._decoration,
+            DUAL_OVERLOAD: _overload_item,
+        }
+        self._method_hooks: dict[str, Callable[[MethodContext], Type]] = {
+            DECORATOR_FACTORY_CALL: self._decoration,
+            **dict.fromkeys(COROUTINE_CALLS, _bare_coroutine_call),
+            **dict.fromkeys(GENERATOR_CALLS, _bare_generator_call),
+        }
+        self._class_decorator_hooks: dict[str, Callable[[ClassDefContext], None]] = {
+            SMARTASYNC_DECORATOR: _smart_class_decorator,
+        }
+        self._method_hooks_by_kind: dict[_Kind, Callable[[MethodContext], Type]] = {
+            "overloaded dual method": _overloaded_bare_call,
+            "inherited plain async method": _inherited_bare_call,
+        }
+        self._attribute_hooks_by_kind: dict[_Kind, Callable[[AttributeContext], Type]] = {
+            "dual method": _method_face,
+        }
+        self._base_class_hooks_by_kind: dict[_Kind, Callable[[ClassDefContext], None]] = {
+            "smart class": _smart_base,
+        }
+
+    # -- what mypy asks for
+
+    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        return self._function_hooks.get(fullname)
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        hook = self._method_hooks.get(fullname)
+        if hook is not None:
+            return hook
+        kind = self._method_kind(fullname)
+        return None if kind is None else self._method_hooks_by_kind.get(kind)
+
+    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        kind = self._attribute_kind(fullname)
+        return None if kind is None else self._attribute_hooks_by_kind.get(kind)
+
+    def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
+        kind = self._attribute_kind(fullname)
+        return None if kind is None else self._attribute_hooks_by_kind.get(kind)
+
+    def get_class_decorator_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        return self._class_decorator_hooks.get(fullname)
+
+    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        kind = self._base_class_kind(fullname)
+        return None if kind is None else self._base_class_hooks_by_kind.get(kind)
+
+    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
+        # The facades must be loaded wherever smartasync is used; only there,
+        # so that no module below smartasync (builtins, typing) depends on it.
+        for node in file.imports:
+            if isinstance(node, Import):
+                names = [name for name, _ in node.ids]
+            elif isinstance(node, (ImportFrom, ImportAll)):
+                names = [node.id]
+            else:
+                continue
+            if any(name == "smartasync" or name.startswith("smartasync.") for name in names):
+                return [(10, TYPING_MODULE, -1)]
+        return []
+
+    # -- telling a user's names apart
+
+    def _method_kind(self, fullname: str) -> _Kind | None:
+        """`Cls.m` called: an overloaded dual method, or a public `async def`
+        that a smart class inherits from a class that is not smart."""
+        owner, _, name = fullname.rpartition(".")
+        info = self._lookup_info(owner) if owner else None
+        symbol = info.get(name) if info is not None else None
+        node = symbol.node if symbol is not None else None
+        if isinstance(node, OverloadedFuncDef) and node.info is not None:
+            if name in node.info.metadata.get(METADATA_KEY, {}).get("overloads", ()):
+                return "overloaded dual method"
+        # Such a base in the module being analysed is not analysed yet when
+        # the smart class is, so the class could not be given a dual type
+        # for `m`; its bare calls are typed by a method hook instead (mypy
+        # names the call by the receiver's class).
+        if info is None or name.startswith("_") or not _is_smart(info):
+            return None
+        func = node.func if isinstance(node, Decorator) else node
+        if isinstance(func, FuncDef) and not _is_smart(func.info) and func.is_coroutine:
+            return "inherited plain async method"
+        return None
+
+    def _attribute_kind(self, fullname: str) -> _Kind | None:
+        # Told by the attribute's type, which the incremental cache keeps
+        # (decorator lists it does not).
+        owner, _, name = fullname.rpartition(".")
+        info = self._lookup_info(owner) if owner else None
+        symbol = info.get(name) if info is not None else None
+        node = symbol.node if symbol is not None else None
+        if isinstance(node, Decorator):
+            node = node.var
+        if not isinstance(node, Var):
+            return None
+        typ = get_proper_type(node.type)
+        if isinstance(typ, Instance) and typ.type.fullname in BOUND_FACADES:
+            return "dual method"
+        return None
+
+    def _base_class_kind(self, fullname: str) -> _Kind | None:
+        # Any smart base: SmartAsync, an indirect subclass of it, a class
+        # decorated with @smartasync, under whatever name it was imported.
+        if fullname == SMART_BASE:
+            return "smart class"
+        info = self._lookup_info(fullname)
+        return "smart class" if info is not None and _is_smart(info) else None
+
+    def _lookup_info(self, fullname: str) -> TypeInfo | None:
+        symbol = self.lookup_fully_qualified(fullname)
+        node = symbol.node if symbol is not None else None
+        return node if isinstance(node, TypeInfo) else None
+
+    def _decoration(self, ctx: FunctionContext | MethodContext) -> Type:
+        """`@smartasync` (or `@smartasync(mode=...)`) applied to a function."""
+        return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
+
+
+# -- hooks: the bare call -----------------------------------------------------
+# Called through the facades' `__call__` (a function decorated with
+# `@smartasync`, a dual method stored as a value), or through the method
+# itself when mypy types the call from its own signature.
+
+
+def _bare_coroutine_call(ctx: MethodContext) -> Type:
+    result = _result_arg(ctx)
+    if _caller_is_async(ctx.api):
+        any_type = AnyType(TypeOfAny.special_form)
+        return ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
+    return result
+
+
+def _bare_generator_call(ctx: MethodContext) -> Type:
+    item = _result_arg(ctx)
+    if _caller_is_async(ctx.api):  # the async generator object itself
+        return ctx.api.named_generic_type(ASYNC_GENERATOR, [item, NoneType()])
+    return ctx.api.named_generic_type(ITERATOR, [item])
+
+
+def _overloaded_bare_call(ctx: MethodContext) -> Type:
+    """The bare call of an overloaded dual method, after mypy chose the overload."""
+    if _caller_is_async(ctx.api):
+        return ctx.default_return_type
+    return _unwrap_coroutine(ctx.default_return_type)
+
+
+def _inherited_bare_call(ctx: MethodContext) -> Type:
+    """The bare call of a plain base's `async def` through a smart class."""
+    receiver = get_proper_type(ctx.type)
+    if isinstance(receiver, TypeType):
+        receiver = receiver.item
+    if not isinstance(receiver, Instance) or not _is_smart(receiver.type):
+        return ctx.default_return_type
+    if _caller_is_async(ctx.api):
+        return ctx.default_return_type
+    item = _async_item(ctx.default_return_type)
+    if item is not None:
+        return ctx.api.named_generic_type(ITERATOR, [item])
+    return _unwrap_coroutine(ctx.default_return_type)
+
+
+# -- hooks: a dual method read from an instance or a class --------------------
 
 
 def _method_face(ctx: AttributeContext) -> Type:
@@ -435,11 +449,13 @@ def _method_face(ctx: AttributeContext) -> Type:
         return default
     signature, is_class, is_static, generator = declared
     owner = node.info if isinstance(node, Var) else node.func.info  # type: ignore[union-attr]
-    signature = freshen_all_functions_type_vars(signature)
-    if not is_static and (is_class or not through_class) and signature.arg_types:
-        signature = _bind_receiver(signature, receiver, is_class)
-    if owner is not None and not isinstance(owner, FakeInfo):
-        signature = expand_type_by_instance(signature, map_instance_to_supertype(receiver, owner))
+    signature = _solve_for_receiver(
+        signature,
+        receiver,
+        owner,
+        bind=not is_static and (is_class or not through_class),
+        is_classmethod=is_class,
+    )
     if _read_for_later(ctx.api) and not signature.variables:
         # Stored for later (`m = obj.m`): keep the facade, whose bare call
         # the caller decides when it is made.
@@ -511,10 +527,10 @@ def _faced(
     plain = signature.copy_modified(fallback=function)
     attrs["sync"] = plain.copy_modified(ret_type=sync_ret, name=f"sync of {facade.name}")
     attrs["aio"] = plain.copy_modified(ret_type=aio_ret, name=f"aio of {facade.name}")
-    fallback = function.copy_modified()
-    fallback.extra_attrs = ExtraAttrs(attrs, set(), None)
     return signature.copy_modified(
-        ret_type=aio_ret if in_async else sync_ret, fallback=fallback, definition=None
+        ret_type=aio_ret if in_async else sync_ret,
+        fallback=_with_attributes(function, attrs),
+        definition=None,
     )
 
 
@@ -562,31 +578,71 @@ def _overload_item(ctx: FunctionContext) -> Type:
                 )
             )
         attrs[name] = Overloaded(faced)
-    fallback = function.copy_modified()
-    fallback.extra_attrs = ExtraAttrs(attrs, set(), None)
-    return signature.copy_modified(fallback=fallback)
+    return signature.copy_modified(fallback=_with_attributes(function, attrs))
 
 
-def _overloaded_bare_call(ctx: MethodContext) -> Type:
-    """The bare call of an overloaded dual method, after mypy chose the overload."""
-    if _caller_is_async(ctx.api):
-        return ctx.default_return_type
-    return _unwrap_coroutine(ctx.default_return_type)
+# -- hooks: decoration --------------------------------------------------------
 
 
-def _inherited_bare_call(ctx: MethodContext) -> Type:
-    """The bare call of a plain base's `async def` through a smart class."""
-    receiver = get_proper_type(ctx.type)
-    if isinstance(receiver, TypeType):
-        receiver = receiver.item
-    if not isinstance(receiver, Instance) or not is_smart(receiver.type):
-        return ctx.default_return_type
-    if _caller_is_async(ctx.api):
-        return ctx.default_return_type
-    item = _async_item(ctx.default_return_type)
-    if item is not None:
-        return ctx.api.named_generic_type(ITERATOR, [item])
-    return _unwrap_coroutine(ctx.default_return_type)
+def _retype_for_binding(
+    ret: Type, context: object, lookup: Callable[[str], TypeInfo | None]
+) -> Type:
+    """`@smartasync` over a `@classmethod` or `@staticmethod`: the facade that
+    binds like one.  `context` is the Decorator node when the call is a
+    decoration (mypy passes it as the call's context)."""
+    if not isinstance(context, Decorator):
+        return ret
+    func = context.func
+    proper = get_proper_type(ret)
+    if not (func.is_class or func.is_static) or not isinstance(proper, Instance):
+        return ret
+    facades = BINDING_FACADES.get(proper.type.fullname)
+    if facades is None:
+        return ret
+    info = lookup(facades[0] if func.is_class else facades[1])
+    return ret if info is None else Instance(info, proper.args)
+
+
+def _smart_class_decorator(ctx: ClassDefContext) -> None:
+    _ClassTransformer(ctx).transform(_mode_argument(ctx))
+    info = ctx.cls.info
+    # (Not on a Protocol: a method without a body would be abstract there.)
+    if "__init_subclass__" not in info.names and not info.is_protocol:
+        # At run time the decorator installs a hook that accepts `mode=` as a
+        # class keyword in subclasses, as the SmartAsync base does.
+        mode = UnionType([ctx.api.named_type("builtins.str"), NoneType()])
+        add_method_to_class(
+            ctx.api,
+            ctx.cls,
+            "__init_subclass__",
+            [
+                Argument(Var("mode", mode), mode, None, ARG_NAMED_OPT),
+                Argument(Var("kwargs"), AnyType(TypeOfAny.explicit), None, ARG_STAR2),
+            ],
+            NoneType(),
+            is_classmethod=True,
+        )
+
+
+def _smart_base(ctx: ClassDefContext) -> None:
+    if _is_smart(ctx.cls.info):
+        _ClassTransformer(ctx).transform(_mode_argument(ctx))
+
+
+def _mode_argument(ctx: ClassDefContext) -> str | None:
+    reason = ctx.reason
+    for name, value in zip(
+        getattr(reason, "arg_names", []), getattr(reason, "args", []), strict=False
+    ):
+        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
+            return value.value
+    for name, value in ctx.cls.keywords.items():
+        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
+            return value.value
+    return None
+
+
+# -- the class transformer ----------------------------------------------------
 
 
 class _ClassTransformer:
@@ -761,7 +817,7 @@ class _ClassTransformer:
             return None
         parameters = Parameters(arg_types, written.arg_kinds, written.arg_names)
         item = _async_item(ret)
-        if has_yield_expression(func) and item is not None:
+        if _is_async_generator(func) and item is not None:
             gen = self.facade(DUAL_GEN_FUNCTION)
             return None if gen is None else Instance(gen, [parameters, item])
         coroutine = self.facade(DUAL_FUNCTION)
@@ -773,7 +829,7 @@ class _ClassTransformer:
         for base in self.info.mro[1:]:
             if base.fullname == "builtins.object":
                 continue
-            smart_base = is_smart(base)
+            smart_base = _is_smart(base)
             for name, symbol in base.names.items():
                 if name in seen:
                     continue
@@ -832,180 +888,196 @@ class _ClassTransformer:
             _add_twin(self.info, node, sync_name, ret)
 
 
-def _mode_argument(ctx: ClassDefContext) -> str | None:
-    reason = ctx.reason
-    for name, value in zip(
-        getattr(reason, "arg_names", []), getattr(reason, "args", []), strict=False
+# -- helpers on types ---------------------------------------------------------
+
+
+def _is_smart(info: TypeInfo) -> bool:
+    """Is `info` a smart class: SmartAsync among its bases, or marked by us."""
+    return any(base.fullname == SMART_BASE or METADATA_KEY in base.metadata for base in info.mro)
+
+
+def _unwrap_coroutine(typ: Type) -> Type:
+    """T from Coroutine[Any, Any, T] (or Awaitable[T]); anything else as is."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, Instance) and proper.type.fullname in (COROUTINE, "typing.Awaitable"):
+        return proper.args[-1]
+    return typ
+
+
+def _async_item(typ: Type) -> Type | None:
+    """Y from AsyncIterator[Y] / AsyncGenerator[Y, S] / AsyncIterable[Y]."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, Instance) and proper.type.fullname in (
+        ASYNC_ITERATOR,
+        ASYNC_GENERATOR,
+        ASYNC_ITERABLE,
     ):
-        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
-            return value.value
-    for name, value in ctx.cls.keywords.items():
-        if name == "mode" and hasattr(value, "value") and isinstance(value.value, str):
-            return value.value
+        return proper.args[0]
     return None
 
 
-def _smart_class_decorator(ctx: ClassDefContext) -> None:
-    _ClassTransformer(ctx).transform(_mode_argument(ctx))
-    info = ctx.cls.info
-    # (Not on a Protocol: a method without a body would be abstract there.)
-    if "__init_subclass__" not in info.names and not info.is_protocol:
-        # At run time the decorator installs a hook that accepts `mode=` as a
-        # class keyword in subclasses, as the SmartAsync base does.
-        mode = UnionType([ctx.api.named_type("builtins.str"), NoneType()])
-        add_method_to_class(
-            ctx.api,
-            ctx.cls,
-            "__init_subclass__",
-            [
-                Argument(Var("mode", mode), mode, None, ARG_NAMED_OPT),
-                Argument(Var("kwargs"), AnyType(TypeOfAny.explicit), None, ARG_STAR2),
-            ],
-            NoneType(),
-            is_classmethod=True,
-        )
+def _result_arg(ctx: MethodContext) -> Type:
+    """The facade's last type argument: the result T (or the item type Y)."""
+    receiver = get_proper_type(ctx.type)
+    if isinstance(receiver, Instance) and receiver.args:
+        return receiver.args[-1]
+    return AnyType(TypeOfAny.from_error)
 
 
-def _smart_base(ctx: ClassDefContext) -> None:
-    if is_smart(ctx.cls.info):
-        _ClassTransformer(ctx).transform(_mode_argument(ctx))
+def _decorator_names(decorator: Decorator) -> set[str]:
+    return {
+        expr.fullname
+        for expr in decorator.original_decorators
+        if isinstance(expr, RefExpr) and expr.fullname
+    } | {
+        expr.callee.fullname
+        for expr in decorator.original_decorators
+        if hasattr(expr, "callee") and isinstance(expr.callee, RefExpr) and expr.callee.fullname
+    }
 
 
-# -- the plugin ---------------------------------------------------------------------
-
-_METHOD_HOOKS: Final[dict[str, Callable[[MethodContext], Type]]] = {
-    **dict.fromkeys(COROUTINE_CALLS, _bare_coroutine_call),
-    **dict.fromkeys(GENERATOR_CALLS, _bare_generator_call),
-}
-_CLASS_DECORATOR_HOOKS: Final[dict[str, Callable[[ClassDefContext], None]]] = {
-    SMARTASYNC_DECORATOR: _smart_class_decorator,
-}
+# -- mypy internals -----------------------------------------------------------
+# The only places that rely on mypy beyond the documented plugin interface.
 
 
-class SmartAsyncPlugin(Plugin):
-    """Types the bare call of smartasync's dual methods by the calling scope."""
+def _caller_is_async(api: object) -> bool:
+    """Is the code being checked the body of an `async def`?
 
-    def _lookup_info(self, fullname: str) -> TypeInfo | None:
-        symbol = self.lookup_fully_qualified(fullname)
-        node = symbol.node if symbol is not None else None
-        return node if isinstance(node, TypeInfo) else None
-
-    def _decoration(self, ctx: FunctionContext | MethodContext) -> Type:
-        return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
-
-    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        if fullname == DUAL_OVERLOAD:
-            return _overload_item
-        return self._decoration if fullname == SMARTASYNC_DECORATOR else None
-
-    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
-        # The facades must be loaded wherever smartasync is used; only there,
-        # so that no module below smartasync (builtins, typing) depends on it.
-        for node in file.imports:
-            if isinstance(node, Import):
-                names = [name for name, _ in node.ids]
-            elif isinstance(node, (ImportFrom, ImportAll)):
-                names = [node.id]
-            else:
-                continue
-            if any(name == "smartasync" or name.startswith("smartasync.") for name in names):
-                return [(10, TYPING_MODULE, -1)]
-        return []
-
-    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        if fullname == DECORATOR_FACTORY_CALL:
-            return self._decoration
-        hook = _METHOD_HOOKS.get(fullname)
-        if hook is None and self._is_dual_overload(fullname):
-            return _overloaded_bare_call
-        if hook is None and self._is_plain_async_method(fullname):
-            return _inherited_bare_call
-        return hook
-
-    def _is_dual_overload(self, fullname: str) -> bool:
-        owner, _, name = fullname.rpartition(".")
-        info = self._lookup_info(owner) if owner else None
-        symbol = info.get(name) if info is not None else None
-        node = symbol.node if symbol is not None else None
-        if not isinstance(node, OverloadedFuncDef) or node.info is None:
-            return False
-        return name in node.info.metadata.get(METADATA_KEY, {}).get("overloads", ())
-
-    def _is_plain_async_method(self, fullname: str) -> bool:
-        """`Smart.m` where `m` is a public `async def` inherited from a class
-        that is not smart.  Such a base in the module being analysed is not
-        analysed yet when the smart class is, so the class could not be given
-        a dual type for `m`; its bare calls are typed here instead (mypy names
-        the call by the receiver's class)."""
-        owner, _, name = fullname.rpartition(".")
-        if not owner or name.startswith("_"):
-            return False
-        info = self._lookup_info(owner)
-        if info is None or not is_smart(info):
-            return False
-        symbol = info.get(name)
-        node = symbol.node if symbol is not None else None
-        func = node.func if isinstance(node, Decorator) else node
-        if not isinstance(func, FuncDef) or is_smart(func.info):
-            return False
-        return func.is_coroutine
-
-    def get_class_decorator_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
-        return _CLASS_DECORATOR_HOOKS.get(fullname)
-
-    # Hooks are asked for by fullname, and with several plugins the first
-    # one to answer wins: answer only for names that are ours, so that other
-    # plugins (pydantic, attrs, ...) keep theirs.
-
-    def _is_dual_attribute(self, fullname: str) -> bool:
-        # Told by the attribute's type, which the incremental cache keeps
-        # (decorator lists it does not).
-        owner, _, name = fullname.rpartition(".")
-        info = self._lookup_info(owner) if owner else None
-        symbol = info.get(name) if info is not None else None
-        node = symbol.node if symbol is not None else None
-        if isinstance(node, Decorator):
-            node = node.var
-        if not isinstance(node, Var):
-            return False
-        typ = get_proper_type(node.type)
-        return isinstance(typ, Instance) and typ.type.fullname in BOUND_FACADES
-
-    def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        return _method_face if self._is_dual_attribute(fullname) else None
-
-    def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
-        return _method_face if self._is_dual_attribute(fullname) else None
-
-    def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
-        # Any smart base: SmartAsync, an indirect subclass of it, a class
-        # decorated with @smartasync, under whatever name it was imported.
-        if fullname == SMART_BASE:
-            return _smart_base
-        info = self._lookup_info(fullname)
-        return _smart_base if info is not None and is_smart(info) else None
-
-
-def _version_tuple(version: str) -> tuple[int, int]:
-    parts = []
-    for piece in version.split("+")[0].split(".")[:2]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    while len(parts) < 2:
-        parts.append(0)
-    return parts[0], parts[1]
-
-
-def plugin(version: str) -> type[Plugin]:
-    """mypy's entry point: the plugin class for this mypy `version`.
-
-    Raises:
-        RuntimeError: this mypy version is outside the supported range.
-    """
-    low, high = SUPPORTED_MYPY
-    if not low <= _version_tuple(version) < high:
+    Reads the type checker's scope stack (`TypeChecker.scope.stack`, mypy
+    internal): its innermost function is the calling code.  Comprehensions
+    and generator expressions are not on the stack, so they count as the
+    function around them; a lambda is a function of its own, and sync."""
+    scope = getattr(api, "scope", None)
+    stack = getattr(scope, "stack", None)
+    if stack is None:
         raise RuntimeError(
-            f"smartasync.mypy supports mypy {_supported_text()}, but this is mypy {version}. "
-            f"Install a supported mypy, or remove `smartasync.mypy` from `plugins`."
+            "smartasync.mypy: this mypy's type checker has no `scope.stack`; "
+            f"the plugin supports mypy {_supported_text()}"
         )
-    return SmartAsyncPlugin
+    for entry in reversed(stack):
+        if isinstance(entry, LambdaExpr):
+            return False
+        if isinstance(entry, FuncDef):
+            return bool(entry.is_coroutine or entry.is_async_generator)
+        if isinstance(entry, TypeInfo):
+            return False  # a class body
+    return False  # module level
+
+
+def _read_for_later(api: object) -> bool:
+    """Is the expression being checked read as a value (`m = obj.m`,
+    `f(obj.m)`), not called right here?  Reads the expression checker's
+    `is_callee` flag (mypy internal)."""
+    expr_checker = getattr(api, "expr_checker", None)
+    return not getattr(expr_checker, "is_callee", True)
+
+
+def _solve_for_receiver(
+    signature: CallableType,
+    receiver: Instance,
+    owner: TypeInfo | None,
+    *,
+    bind: bool,
+    is_classmethod: bool,
+) -> CallableType:
+    """`signature`, declared in `owner`, as read through `receiver`: its own
+    type variables fresh (solved at each call), the first parameter bound to
+    the receiver when `bind` (`Self` solved), and the owner's class type
+    variables mapped to the receiver's type arguments (`Store[K, V]` read
+    through a `Store[str, Product]` subclass takes `str` for K)."""
+    signature = freshen_all_functions_type_vars(signature)
+    if bind and signature.arg_types:
+        signature = _bind_receiver(signature, receiver, is_classmethod)
+    if owner is not None and not isinstance(owner, FakeInfo):
+        signature = expand_type_by_instance(signature, map_instance_to_supertype(receiver, owner))
+    return signature
+
+
+def _bind_receiver(method: CallableType, receiver: Type, is_classmethod: bool) -> CallableType:
+    """`method` with its first parameter bound to `receiver` (`Self` and other
+    self-type variables solved), by mypy's own `typeops.bind_self`."""
+    bound = bind_self(method, receiver, is_classmethod=is_classmethod)
+    assert isinstance(bound, CallableType)
+    return bound
+
+
+def _with_attributes(function: Instance, attrs: dict[str, Type]) -> Instance:
+    """`builtins.function` with extra attributes (`.sync`, `.aio`) that
+    mypy finds on a callable whose fallback it is (`Instance.extra_attrs`,
+    which mypy itself uses for module and function attributes)."""
+    fallback = function.copy_modified()
+    fallback.extra_attrs = ExtraAttrs(attrs, set(), None)
+    return fallback
+
+
+def _make_decorated(func: FuncDef, info: TypeInfo, decorator_type: Type) -> Decorator:
+    """Wrap an undecorated method in a Decorator whose one decorator has the
+    given type.  A `TempNode` stands for the decorator expression: semantic
+    analysis has nothing to resolve in it, and the type checker applies its
+    type to the function as it would a real decorator's."""
+    var = Var(func.name)
+    var.info = info
+    var.is_initialized_in_class = True
+    var._fullname = func.fullname
+    var.line = func.line
+    func.is_decorated = True
+    decorator = Decorator(func, [TempNode(decorator_type, context=func)], var)
+    decorator.line = func.line
+    decorator.column = func.column
+    return decorator
+
+
+def _is_async_generator(func: FuncDef) -> bool:
+    """Is this `async def` an async generator?  Function bodies are analysed
+    after the class hooks run, so the flag mypy sets later cannot be read
+    yet: look for a `yield` in the body (mypy's traverser helper)."""
+    return bool(func.is_async_generator) or has_yield_expression(func)
+
+
+def _is_our_decorator(expr: Expression) -> bool:
+    return isinstance(expr, TempNode) and not expr.no_rhs
+
+
+def _is_analyzed(func: FuncDef) -> bool:
+    """Has semantic analysis given `func` its signature yet?  Methods of a
+    class in the module being analysed get theirs after the class hooks run
+    (their signature still has the parser's placeholder fallback)."""
+    return isinstance(func.type, CallableType) and not isinstance(func.type.fallback.type, FakeInfo)
+
+
+def _add_twin(info: TypeInfo, source: FuncDef, name: str, ret_type: Type | None) -> None:
+    """Add a sync method `name` with `source`'s parameters.
+
+    `ret_type` None: `source` is not analysed yet; the twin is a copy of its
+    signature as written, which semantic analysis then analyses as any
+    method's (an `async def` returning T declares T; the twin, a plain def,
+    returns T).  Only in the symbol table, not the class body, so the type
+    checker has no body to check.  Otherwise the twin is a class-level `Var`
+    of the analysed callable type (with a new return type), which mypy binds
+    like a method: a FuncDef would be re-analysed from its finished type."""
+    assert isinstance(source.type, CallableType)
+    if ret_type is None:
+        arguments = [
+            Argument(Var(arg.variable.name), arg.type_annotation, None, arg.kind)
+            for arg in source.arguments
+        ]
+        func = FuncDef(name, arguments, Block([PassStmt()]), source.type.copy_modified(name=name))
+        func.info = info
+        func._fullname = f"{info.fullname}.{name}"
+        func.line = source.line
+        info.names[name] = SymbolTableNode(MDEF, func, plugin_generated=True)
+    else:
+        typ = source.type.copy_modified(ret_type=ret_type, name=name)
+        _add_class_member(info, name, typ, source.line)
+
+
+def _add_class_member(info: TypeInfo, name: str, typ: Type, line: int = -1) -> None:
+    """A class-level attribute of type `typ`: a callable one is bound like a
+    method, a descriptor's `__get__` is applied, as for a method alias."""
+    var = Var(name, typ)
+    var.info = info
+    var.is_initialized_in_class = True
+    var.is_classvar = True  # not an instance attribute: mypy binds it on access
+    var._fullname = f"{info.fullname}.{name}"
+    var.line = line
+    info.names[name] = SymbolTableNode(MDEF, var, plugin_generated=True)
