@@ -1,12 +1,10 @@
-"""Faults and load: Ctrl-C, thread and interpreter exit, fork, re-entrancy,
-threads under load, exceptions of every kind.  Each fault scenario runs in a
-fresh interpreter with a timeout, so that a hang fails the test instead of the
-suite."""
+"""Faults: Ctrl-C, thread end, interpreter exit and fork.  Each fault
+scenario runs in a fresh interpreter with a timeout, so that a hang fails the
+test instead of the suite."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import subprocess
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from smartasync import SmartAsync, set_mode, smartasync
+from smartasync import smartasync
 
 from .conftest import ROOT, run_python
 
@@ -165,6 +163,24 @@ def test_sigint_handler_is_restored_after_each_call() -> None:
 
     nothing()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_state_is_untouched_by_worker_threads() -> None:
+    @smartasync
+    async def add(a: int, b: int) -> int:
+        await asyncio.sleep(0)
+        return a + b
+
+    seen: list[Any] = []
+
+    def worker() -> None:
+        seen.append(add(1, 1))
+        seen.append(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [2, True]
 
 
 # -- thread end, interpreter exit, fork ---------------------------------------------------
@@ -319,243 +335,3 @@ print("daemon driver:", "smartasync-sync-loop" in names)
     assert result.returncode == 0, result.stderr
     assert "pong" in result.stdout and "daemon driver: True" in result.stdout
     assert result.stderr == ""
-
-
-# -- re-entrancy --------------------------------------------------------------------------
-
-
-def test_reentrant_forced_sync_inside_asyncio_run_never_hangs() -> None:
-    result = run_python(
-        """
-import asyncio
-from smartasync import SmartAsync
-
-class Tool(SmartAsync, mode="sync"):
-    async def inner(self):
-        return 1
-    async def outer(self):
-        return self.inner() + 1      # forced sync, from code running on the sync loop
-
-async def main():
-    return Tool().outer()            # forced sync, from inside asyncio.run
-
-print(asyncio.run(main()))
-""",
-        timeout=20,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "2"
-
-
-# -- the debug-mode warning ----------------------------------------------------------------
-
-DEBUG_CHILD = """
-import asyncio, warnings
-from smartasync import SmartAsync
-warnings.simplefilter("default")
-
-class Svc(SmartAsync):
-    async def get(self):
-        return 1
-
-svc = Svc()
-def helper():
-    return svc.get()          # one call site
-
-async def main():
-    for _ in range(3):
-        helper()
-    svc.get.sync()            # explicit: on purpose, no warning
-
-asyncio.run(main())
-"""
-
-
-def test_debug_mode_warns_once_per_call_site_naming_the_method() -> None:
-    result = run_python(DEBUG_CHILD, env={"PYTHONASYNCIODEBUG": "1"})
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.count("RuntimeWarning") == 1, result.stderr
-    assert "Svc.get() blocked the running event loop" in result.stderr
-    assert "await" in result.stderr and ".sync()" in result.stderr
-
-
-def test_no_warning_outside_debug_mode() -> None:
-    result = run_python(DEBUG_CHILD)
-    assert result.returncode == 0
-    assert result.stderr == ""
-
-
-# -- exceptions of every kind ---------------------------------------------------------------
-
-
-class Raiser(SmartAsync):
-    async def raise_it(self, exc: BaseException) -> None:
-        await asyncio.sleep(0)
-        raise exc
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [SystemExit(3), KeyboardInterrupt(), asyncio.CancelledError("inner"), GeneratorExit()],
-    ids=["SystemExit", "KeyboardInterrupt", "CancelledError", "GeneratorExit"],
-)
-def test_base_exceptions_raised_inside_propagate_unchanged_from_sync_calls(
-    exc: BaseException,
-) -> None:
-    with pytest.raises(type(exc)) as info:
-        Raiser().raise_it(exc)
-    assert info.value is exc
-    assert Raiser().raise_it.sync is not None  # the engine is still usable
-    assert asyncio.run(_ok()) == "ok"
-
-
-async def _ok() -> str:
-    return "ok"
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "exc", [SystemExit(3), KeyboardInterrupt(), asyncio.CancelledError("inner")]
-)
-async def test_base_exceptions_raised_inside_propagate_unchanged_when_awaited(
-    exc: BaseException,
-) -> None:
-    with pytest.raises(type(exc)) as info:
-        await Raiser().raise_it(exc)
-    assert info.value is exc
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("exc", [SystemExit(4), KeyboardInterrupt(), asyncio.CancelledError("x")])
-async def test_base_exceptions_from_a_blocking_call_inside_a_loop(exc: BaseException) -> None:
-    def helper() -> None:
-        Raiser().raise_it(exc)
-
-    with pytest.raises(type(exc)) as info:
-        helper()
-    assert info.value is exc
-
-
-def test_cause_and_context_are_kept() -> None:
-    @smartasync
-    async def chained() -> None:
-        try:
-            raise KeyError("first")
-        except KeyError:
-            raise ValueError("second")  # noqa: B904  (implicit __context__)
-
-    with pytest.raises(ValueError) as info:
-        chained()
-    assert isinstance(info.value.__context__, KeyError)
-
-    async def main() -> None:
-        await chained()
-
-    with pytest.raises(ValueError) as info2:
-        asyncio.run(main())
-    assert isinstance(info2.value.__context__, KeyError)
-
-
-# -- load -----------------------------------------------------------------------------------
-
-
-class Counter(SmartAsync):
-    async def add(self, a: int, b: int) -> int:
-        await asyncio.sleep(0)
-        return a + b
-
-
-class ForcedCounter(Counter, mode="sync"):
-    pass
-
-
-def test_eight_threads_by_a_thousand_mixed_calls() -> None:
-    gc.collect()  # loops of earlier tests' ended threads close now, not mid-test
-    baseline_threads = threading.active_count()
-    before = {t.name for t in threading.enumerate()}
-    errors: list[BaseException] = []
-    totals: list[int] = []
-
-    def worker(seed: int) -> None:
-        try:
-            counter, forced = Counter(), ForcedCounter()
-            total = 0
-            for i in range(1000):
-                kind = (seed + i) % 4
-                if kind == 0:
-                    total += counter.add(i, 1) - i  # sync call: +1
-                elif kind == 1:
-                    total += asyncio.run(counter.add.aio(i, 1)) - i
-                elif kind == 2:
-
-                    async def inside(i: int = i) -> int:
-                        return forced.add(i, 1) - i  # type: ignore[operator]  # forced sync inside a running loop
-
-                    total += asyncio.run(inside())
-                else:
-
-                    async def awaited(i: int = i) -> int:
-                        return await counter.add(i, 1) - i
-
-                    total += asyncio.run(awaited())
-            totals.append(total)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    assert totals == [1000] * 8
-    # The workers shared the sync loop and left nothing behind; the driver
-    # thread (started for the forced-sync calls made inside asyncio.run) is the
-    # one thread that may stay.
-    added = {t.name for t in threading.enumerate()} - before
-    assert added <= {"smartasync-sync-loop"}
-    assert threading.active_count() <= baseline_threads + 1
-
-
-@pytest.mark.asyncio
-async def test_concurrent_async_calls_on_one_instance() -> None:
-    counter = Counter()
-    results = await asyncio.gather(*(counter.add(i, i) for i in range(200)))
-    assert results == [2 * i for i in range(200)]
-    forced = Counter()
-    set_mode(forced, "sync")
-    assert forced.add(1, 2) == 3  # type: ignore[comparison-overlap]  # mode is run-time only
-
-
-def test_sigint_state_is_untouched_by_worker_threads() -> None:
-    seen: list[Any] = []
-
-    def worker() -> None:
-        seen.append(Counter().add(1, 1))
-        seen.append(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert seen == [2, True]
-
-
-def test_the_warning_names_an_inherited_method_by_the_receivers_class() -> None:
-    import warnings
-
-    class Library:
-        async def fetch(self) -> int:
-            return 1
-
-    class Client(SmartAsync, Library):
-        pass
-
-    async def main() -> list[str]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            assert (lambda: Client().fetch())() == 1
-        return [str(w.message) for w in caught]
-
-    messages = asyncio.run(main(), debug=True)
-    assert any("Client.fetch() blocked the running event loop" in m for m in messages), messages
-    assert not any("Library.fetch" in m for m in messages), messages

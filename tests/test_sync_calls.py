@@ -1,10 +1,14 @@
-"""The sync engine: one persistent sync loop shared by every thread,
-contextvars, exceptions, threads, and blocking calls made while a loop runs."""
+"""What a sync call runs on and brings back: the one persistent sync loop
+(what a call makes there keeps working in the next), context variables both
+ways, the same exception object whatever its kind, many threads at once, and
+a sync call made while a loop runs (it runs elsewhere; the debug-mode
+warning); the loop factory."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import threading
 import traceback
 from typing import Any
@@ -156,18 +160,6 @@ async def test_contextvars_flow_into_an_await_and_back() -> None:
     assert request_id.get() == "inner"
 
 
-@pytest.mark.asyncio
-async def test_contextvars_flow_through_a_blocking_call_inside_a_loop() -> None:
-    ctx = Context()
-
-    def helper() -> str:
-        return ctx.write("from-helper")
-
-    request_id.set("outer")
-    assert helper() == "outer"
-    assert request_id.get() == "from-helper"
-
-
 def test_contextvars_written_before_an_exception_still_flow_back() -> None:
     @smartasync
     async def set_then_fail() -> None:
@@ -235,6 +227,75 @@ def test_exception_cause_is_kept(via: str) -> None:
     assert isinstance(info.value.__cause__, KeyError)
 
 
+# Base exceptions too: nothing is wrapped, nothing is swallowed.
+class Raiser(SmartAsync):
+    async def raise_it(self, exc: BaseException) -> None:
+        await asyncio.sleep(0)
+        raise exc
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [SystemExit(3), KeyboardInterrupt(), asyncio.CancelledError("inner"), GeneratorExit()],
+    ids=["SystemExit", "KeyboardInterrupt", "CancelledError", "GeneratorExit"],
+)
+def test_base_exceptions_raised_inside_propagate_unchanged_from_sync_calls(
+    exc: BaseException,
+) -> None:
+    with pytest.raises(type(exc)) as info:
+        Raiser().raise_it(exc)
+    assert info.value is exc
+    assert Raiser().raise_it.sync is not None  # the engine is still usable
+    assert asyncio.run(_ok()) == "ok"
+
+
+async def _ok() -> str:
+    return "ok"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "exc", [SystemExit(3), KeyboardInterrupt(), asyncio.CancelledError("inner")]
+)
+async def test_base_exceptions_raised_inside_propagate_unchanged_when_awaited(
+    exc: BaseException,
+) -> None:
+    with pytest.raises(type(exc)) as info:
+        await Raiser().raise_it(exc)
+    assert info.value is exc
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("exc", [SystemExit(4), KeyboardInterrupt(), asyncio.CancelledError("x")])
+async def test_base_exceptions_from_a_blocking_call_inside_a_loop(exc: BaseException) -> None:
+    def helper() -> None:
+        Raiser().raise_it(exc)
+
+    with pytest.raises(type(exc)) as info:
+        helper()
+    assert info.value is exc
+
+
+def test_cause_and_context_are_kept() -> None:
+    @smartasync
+    async def chained() -> None:
+        try:
+            raise KeyError("first")
+        except KeyError:
+            raise ValueError("second")  # noqa: B904  (implicit __context__)
+
+    with pytest.raises(ValueError) as info:
+        chained()
+    assert isinstance(info.value.__context__, KeyError)
+
+    async def main() -> None:
+        await chained()
+
+    with pytest.raises(ValueError) as info2:
+        asyncio.run(main())
+    assert isinstance(info2.value.__context__, KeyError)
+
+
 # -- threads ----------------------------------------------------------------------
 
 
@@ -267,6 +328,71 @@ def test_eight_threads_make_sync_calls_and_run_their_own_asyncio_run() -> None:
     assert not errors
     for index in range(8):
         assert results[index] == [index * 10 + i for i in range(20)] + [True, True]
+
+
+class Counter(SmartAsync):
+    async def add(self, a: int, b: int) -> int:
+        await asyncio.sleep(0)
+        return a + b
+
+
+class ForcedCounter(Counter, mode="sync"):
+    pass
+
+
+def test_eight_threads_by_a_thousand_mixed_calls() -> None:
+    gc.collect()  # loops of earlier tests' ended threads close now, not mid-test
+    baseline_threads = threading.active_count()
+    before = {t.name for t in threading.enumerate()}
+    errors: list[BaseException] = []
+    totals: list[int] = []
+
+    def worker(seed: int) -> None:
+        try:
+            counter, forced = Counter(), ForcedCounter()
+            total = 0
+            for i in range(1000):
+                kind = (seed + i) % 4
+                if kind == 0:
+                    total += counter.add(i, 1) - i  # sync call: +1
+                elif kind == 1:
+                    total += asyncio.run(counter.add.aio(i, 1)) - i
+                elif kind == 2:
+
+                    async def inside(i: int = i) -> int:
+                        return forced.add(i, 1) - i  # type: ignore[operator]  # forced sync inside a running loop
+
+                    total += asyncio.run(inside())
+                else:
+
+                    async def awaited(i: int = i) -> int:
+                        return await counter.add(i, 1) - i
+
+                    total += asyncio.run(awaited())
+            totals.append(total)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    assert totals == [1000] * 8
+    # The workers shared the sync loop and left nothing behind; the driver
+    # thread (started for the forced-sync calls made inside asyncio.run) is the
+    # one thread that may stay.
+    added = {t.name for t in threading.enumerate()} - before
+    assert added <= {"smartasync-sync-loop"}
+    assert threading.active_count() <= baseline_threads + 1
+
+
+@pytest.mark.asyncio
+async def test_concurrent_async_calls_on_one_instance() -> None:
+    counter = Counter()
+    results = await asyncio.gather(*(counter.add(i, i) for i in range(200)))
+    assert results == [2 * i for i in range(200)]
 
 
 # -- blocking while a loop runs -------------------------------------------------------
@@ -334,48 +460,64 @@ async def test_queues_events_and_streams_of_the_blocked_loop_fail_clearly(
     await writer.wait_closed()
 
 
-@pytest.mark.asyncio
-async def test_a_nested_blocking_call_inside_a_loop_runs_on_a_secondary_loop() -> None:
-    class Tool(SmartAsync, mode="sync"):
-        async def inner(self) -> asyncio.AbstractEventLoop:
-            return asyncio.get_running_loop()
+# In asyncio's debug mode a bare sync call that blocks a running loop warns, once
+# per call site; `.sync()` says it is on purpose.
 
-        async def outer(self) -> tuple[asyncio.AbstractEventLoop, asyncio.AbstractEventLoop]:
-            # Forced sync from inside the sync loop: the sync loop is blocked
-            # by this very call, so the inner one runs on a secondary loop.
-            inner = self.inner()
-            return asyncio.get_running_loop(), inner  # type: ignore[return-value]
+DEBUG_CHILD = """
+import asyncio, warnings
+from smartasync import SmartAsync
+warnings.simplefilter("default")
 
-    result: Any = Tool().outer()  # mode is run-time only: a value, in async code
-    outer_loop, inner_loop = result
-    assert outer_loop is sync_loop()
-    assert inner_loop is not outer_loop
-    assert inner_loop is not asyncio.get_running_loop()
+class Svc(SmartAsync):
+    async def get(self):
+        return 1
+
+svc = Svc()
+def helper():
+    return svc.get()          # one call site
+
+async def main():
+    for _ in range(3):
+        helper()
+    svc.get.sync()            # explicit: on purpose, no warning
+
+asyncio.run(main())
+"""
 
 
-@pytest.mark.asyncio
-async def test_awaiting_a_forced_sync_call_says_what_it_got() -> None:
-    class Tool(SmartAsync, mode="sync"):
-        async def inner(self) -> int:
+def test_debug_mode_warns_once_per_call_site_naming_the_method() -> None:
+    result = run_python(DEBUG_CHILD, env={"PYTHONASYNCIODEBUG": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("RuntimeWarning") == 1, result.stderr
+    assert "Svc.get() blocked the running event loop" in result.stderr
+    assert "await" in result.stderr and ".sync()" in result.stderr
+
+
+def test_no_warning_outside_debug_mode() -> None:
+    result = run_python(DEBUG_CHILD)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_the_warning_names_an_inherited_method_by_the_receivers_class() -> None:
+    import warnings
+
+    class Library:
+        async def fetch(self) -> int:
             return 1
 
-        async def outer(self) -> int:
-            return await self.inner()  # forced sync: a value, not an awaitable
+    class Client(SmartAsync, Library):
+        pass
 
-    with pytest.raises(TypeError, match="await"):
-        Tool().outer()  # type: ignore[unused-coroutine]  # mode is run-time only
+    async def main() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert (lambda: Client().fetch())() == 1
+        return [str(w.message) for w in caught]
 
-
-def test_forced_sync_inside_a_sync_call_still_works() -> None:
-    class Tool(SmartAsync, mode="sync"):
-        async def inner(self) -> int:
-            return 2
-
-        async def outer(self) -> int:
-            value = self.inner()  # forced sync from inside this thread's loop
-            return value + 1  # type: ignore[operator]  # mode is run-time only
-
-    assert Tool().outer() == 3
+    messages = asyncio.run(main(), debug=True)
+    assert any("Client.fetch() blocked the running event loop" in m for m in messages), messages
+    assert not any("Library.fetch" in m for m in messages), messages
 
 
 # -- the loop factory ----------------------------------------------------------------
