@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import pytest
+import sniffio
 import trio
 
 from smartasync import SmartAsync, smartasync
 
 
 class Service(SmartAsync):
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
     async def double(self, x: int) -> int:
         await asyncio.sleep(0)
-        self.calls.append(x)
-        return 2 * x
-
-    async def portable(self, x: int) -> int:
-        # written with anyio, so it runs under asyncio and under trio
-        await anyio.sleep(0)
-        self.calls.append(x)
         return 2 * x
 
 
@@ -216,53 +207,97 @@ async def test_anyio_to_thread_returns_the_value() -> None:
     assert await anyio.to_thread.run_sync(Service().double, 3) == 6
 
 
-@pytest.mark.asyncio
-async def test_anyio_task_group_start_soon_on_asyncio_runs_a_task() -> None:
-    svc = Service()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(svc.portable, 5)
-        tg.start_soon(triple, 1)
-    assert svc.calls == [5]
-
-
 # -- trio and anyio: the framework scheduling exception ---------------------
+#
+# A function handed to a framework that starts it as a task (trio.run,
+# nursery.start_soon, anyio.run, a task group's start_soon) gets the
+# awaitable, though the framework's code that calls it is sync.  Tally is
+# written with anyio only and records which library ran each call.
 
 
-def test_trio_nursery_start_soon_and_trio_run_get_awaitables() -> None:
-    svc = Service()
+class Tally(SmartAsync):
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
 
-    async def main() -> int:
+    async def record(self, n: int) -> int:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.sleep, 0.001)
+        with anyio.fail_after(5):
+            await anyio.sleep(0)
+        self.seen.append((n, sniffio.current_async_library()))
+        return n * 2
+
+    async def ticks(self, n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            await anyio.sleep(0)
+            yield i
+
+
+def test_a_sync_call_of_an_anyio_method_runs_on_asyncio() -> None:
+    tally = Tally()
+    assert tally.record(1) == 2
+    assert list(tally.ticks(3)) == [0, 1, 2]
+    assert tally.seen == [(1, "asyncio")]
+
+
+def test_awaited_inside_trio_run() -> None:
+    tally = Tally()
+
+    async def main() -> tuple[int, list[int]]:
+        return await tally.record(2), [i async for i in tally.ticks(2)]
+
+    assert trio.run(main) == (4, [0, 1])
+    assert tally.seen == [(2, "trio")]
+
+
+def test_passed_to_trio_nursery_start_soon() -> None:
+    tally = Tally()
+
+    async def main() -> None:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(svc.portable, 1)
-            nursery.start_soon(svc.portable, 2)
-        return await svc.portable(3)
+            nursery.start_soon(tally.record, 3)
+            nursery.start_soon(tally.record, 4)
 
-    assert trio.run(main) == 6
-    assert sorted(svc.calls) == [1, 2, 3]
-    assert trio.run(svc.portable, 4) == 8
+    trio.run(main)
+    assert sorted(tally.seen) == [(3, "trio"), (4, "trio")]
+
+
+def test_passed_to_trio_run() -> None:
+    tally = Tally()
+    assert trio.run(tally.record, 5) == 10
+    assert tally.seen == [(5, "trio")]
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_anyio_task_groups_on_both_backends(backend: str) -> None:
-    svc = Service()
+def test_passed_to_anyio_run(backend: str) -> None:
+    tally = Tally()
+    assert anyio.run(tally.record, 6, backend=backend) == 12
+    assert tally.seen == [(6, backend)]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_passed_to_anyio_task_group_start_soon(backend: str) -> None:
+    tally = Tally()
 
     async def main() -> int:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(svc.portable, 1)
-        return await svc.portable(2)
+            tg.start_soon(tally.record, 7)
+        return await tally.record(8)
 
-    assert anyio.run(main, backend=backend) == 4
-    assert anyio.run(svc.portable, 3, backend=backend) == 6
-    assert sorted(svc.calls) == [1, 2, 3]
+    assert anyio.run(main, backend=backend) == 16
+    assert tally.seen == [(7, backend), (8, backend)]
 
 
-def test_trio_worker_thread_gets_the_value() -> None:
-    svc = Service()
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_anyio_worker_thread_gets_the_value(backend: str) -> None:
+    tally = Tally()
 
     async def main() -> int:
-        return await trio.to_thread.run_sync(svc.double, 5)
+        # In a worker thread no loop runs: the call runs there (on asyncio).
+        return await anyio.to_thread.run_sync(tally.record, 9)
 
-    assert trio.run(main) == 10
+    assert anyio.run(main, backend=backend) == 18
+    assert tally.seen == [(9, "asyncio")]
 
 
 def test_anyio_from_thread_run_sync_still_gets_the_value() -> None:
@@ -279,15 +314,36 @@ def test_anyio_from_thread_run_sync_still_gets_the_value() -> None:
 
 
 @pytest.mark.asyncio
-async def test_awaiting_inside_trio_is_plain_awaiting() -> None:
+async def test_awaited_under_asyncio() -> None:
+    tally = Tally()
+    assert await tally.record(10) == 20
+    assert [i async for i in tally.ticks(2)] == [0, 1]
+    assert tally.seen == [(10, "asyncio")]
+
+
+@pytest.mark.asyncio
+async def test_passed_to_anyio_task_group_under_asyncio() -> None:
+    tally = Tally()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tally.record, 11)
+        tg.start_soon(tally.record, 12)
+        tg.start_soon(triple, 1)  # a module-level function too
+    assert sorted(tally.seen) == [(11, "asyncio"), (12, "asyncio")]
+
+
+@pytest.mark.asyncio
+async def test_awaited_and_passed_to_a_nursery_inside_trio_from_async_code() -> None:
     # A trio program inside a worker thread of this asyncio test.
-    svc = Service()
+    tally = Tally()
 
     def run_trio() -> int:
         async def main() -> int:
-            awaitable: Awaitable[int] = svc.portable(7)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(tally.record, 13)
+            awaitable: Awaitable[int] = tally.record(14)
             return await awaitable
 
         return trio.run(main)
 
-    assert await asyncio.to_thread(run_trio) == 14
+    assert await asyncio.to_thread(run_trio) == 28
+    assert tally.seen == [(13, "trio"), (14, "trio")]

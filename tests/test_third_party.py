@@ -1,6 +1,6 @@
-"""Real third-party async code made dual: httpx's client by inheritance, an
-aiosqlite-backed store, and a method written with anyio called from trio,
-anyio and sync code.  Real servers on 127.0.0.1, no mocks."""
+"""Real third-party async code made dual: httpx's client by inheritance and
+an aiosqlite-backed store, each used from sync and async code.  Real servers
+on 127.0.0.1, no mocks.  (Methods called by trio and anyio: test_detect.)"""
 
 from __future__ import annotations
 
@@ -13,12 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 import aiosqlite
-import anyio
-import anyio.to_thread
 import httpx
 import pytest
-import sniffio
-import trio
 
 from smartasync import SmartAsync
 
@@ -191,117 +187,3 @@ def test_aiosqlite_store_sync_then_async_on_the_same_file(tmp_path: Path) -> Non
             return await other.get("k")
 
     assert asyncio.run(read()) == "from sync"
-
-
-# -- trio and anyio callers --------------------------------------------------------
-
-
-class Tally(SmartAsync):
-    """Written with anyio only, so it runs under asyncio and under trio."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[int, str]] = []
-
-    async def record(self, n: int) -> int:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(anyio.sleep, 0.001)
-        with anyio.fail_after(5):
-            await anyio.sleep(0)
-        self.seen.append((n, sniffio.current_async_library()))
-        return n * 2
-
-    async def ticks(self, n: int) -> AsyncIterator[int]:
-        for i in range(n):
-            await anyio.sleep(0)
-            yield i
-
-
-def test_sync_call_runs_on_asyncio() -> None:
-    tally = Tally()
-    assert tally.record(1) == 2
-    assert list(tally.ticks(3)) == [0, 1, 2]
-    assert tally.seen == [(1, "asyncio")]
-
-
-def test_awaited_inside_trio_run() -> None:
-    tally = Tally()
-
-    async def main() -> tuple[int, list[int]]:
-        return await tally.record(2), [i async for i in tally.ticks(2)]
-
-    assert trio.run(main) == (4, [0, 1])
-    assert tally.seen == [(2, "trio")]
-
-
-def test_passed_to_trio_nursery_start_soon() -> None:
-    tally = Tally()
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(tally.record, 3)
-            nursery.start_soon(tally.record, 4)
-
-    trio.run(main)
-    assert sorted(tally.seen) == [(3, "trio"), (4, "trio")]
-
-
-def test_passed_to_trio_run() -> None:
-    tally = Tally()
-    assert trio.run(tally.record, 5) == 10
-    assert tally.seen == [(5, "trio")]
-
-
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_passed_to_anyio_run(backend: str) -> None:
-    tally = Tally()
-    assert anyio.run(tally.record, 6, backend=backend) == 12
-    assert tally.seen == [(6, backend)]
-
-
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_passed_to_anyio_task_group_start_soon(backend: str) -> None:
-    tally = Tally()
-
-    async def main() -> int:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(tally.record, 7)
-        return await tally.record(8)
-
-    assert anyio.run(main, backend=backend) == 16
-    assert tally.seen == [(7, backend), (8, backend)]
-
-
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_anyio_worker_thread_gets_the_value(backend: str) -> None:
-    tally = Tally()
-
-    async def main() -> int:
-        # In a worker thread no loop runs: the call runs there (on asyncio).
-        return await anyio.to_thread.run_sync(tally.record, 9)
-
-    assert anyio.run(main, backend=backend) == 18
-    assert tally.seen == [(9, "asyncio")]
-
-
-@pytest.mark.asyncio
-async def test_awaited_under_asyncio() -> None:
-    tally = Tally()
-    assert await tally.record(10) == 20
-    assert [i async for i in tally.ticks(2)] == [0, 1]
-    assert tally.seen == [(10, "asyncio")]
-
-
-@pytest.mark.asyncio
-async def test_passed_to_anyio_task_group_under_asyncio() -> None:
-    tally = Tally()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(tally.record, 11)
-        tg.start_soon(tally.record, 12)
-    assert sorted(tally.seen) == [(11, "asyncio"), (12, "asyncio")]
-
-
-@pytest.mark.asyncio
-async def test_asyncio_to_thread_gets_the_value() -> None:
-    tally = Tally()
-    assert await asyncio.to_thread(tally.record, 13) == 26
-    assert tally.seen == [(13, "asyncio")]
