@@ -31,7 +31,19 @@ CORPUS = ROOT / "tests" / "typing"
 GOLDEN = CORPUS / "expected" / "mypy-noplugin"
 UPDATE = os.environ.get("SMARTASYNC_UPDATE_GOLDEN") == "1"
 CASES = sorted(p.name for p in CORPUS.glob("case_*.py"))
-FILES = ["plainlib.py", "smartlib.py", *CASES]
+# The shop application: a library and the sync and async code that uses it,
+# written as a user would (the same files go through pyright, pyrefly and ty
+# on generated stubs).  Its `# E:` lines carry mypy's message with the plugin.
+APP = ["shoplib.py", "shop_cli.py", "shop_api.py"]
+FILES = ["plainlib.py", "smartlib.py", *CASES, *APP]
+
+# What the plugin still gets wrong, each a strict xfail that says why.
+KNOWN_WRONG = {
+    "shop_cli.py": (
+        "`.sync`/`.aio` of an overloaded method of a generic class keep the class's "
+        "type variables: `catalog.get.sync(...)` on a Store[str, Product] expects K, V"
+    ),
+}
 
 _EXPECT = re.compile(r"#\s*E:\s*(.+?)(?=\s+#\s*E:|$)")
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<severity>error|note): (?P<rest>.*)$")
@@ -125,7 +137,15 @@ def test_the_corpus_is_not_empty() -> None:
     assert sum(len(expected_errors(name)) for name in CASES) >= 20
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_WRONG[name]))
+        if name in KNOWN_WRONG
+        else name
+        for name in FILES
+    ],
+)
 def test_corpus_with_the_plugin(name: str, with_plugin: dict[str, list[str]]) -> None:
     assert with_plugin[name] == expected_errors(name)
 
@@ -216,11 +236,11 @@ def test_the_plugin_declares_the_mypy_versions_it_supports() -> None:
         plugin_module.plugin(f"{high[0]}.{high[1]}.0")
 
 
-def tally(actual: dict[str, list[str]]) -> dict[str, int]:
+def tally(actual: dict[str, list[str]], names: list[str]) -> dict[str, int]:
     """Expected errors found / missed, spurious errors, assert_type mismatches."""
     counts = dict.fromkeys(("found", "missed", "spurious", "assert_type mismatches"), 0)
-    for name in FILES:
-        expected = expected_errors(name) if name.startswith("case_") else []
+    for name in names:
+        expected = expected_errors(name)
         got = actual.get(name, [])
         counts["found"] += sum(1 for line in expected if line in got)
         counts["missed"] += sum(1 for line in expected if line not in got)
@@ -239,12 +259,14 @@ if __name__ == "__main__":  # python tests/test_mypy_plugin.py: the corpus numbe
     with tempfile.TemporaryDirectory() as tmp:
         result = run_mypy(_config(Path(tmp), True), Path(tmp) / "cache")
     for name in FILES:
-        expected = expected_errors(name) if name.startswith("case_") else []
+        expected = expected_errors(name)
         for line in result.get(name, []):
             if line not in expected:
                 print(f"unexpected {name}:{line}")
         for line in expected:
             if line not in result.get(name, []):
                 print(f"missed     {name}:{line}")
-    print(", ".join(f"{key}: {value}" for key, value in tally(result).items()))
+    for label, names in (("corpus", FILES[: -len(APP)]), ("shop app", APP)):
+        counts = tally(result, names)
+        print(f"{label}: " + ", ".join(f"{key}: {value}" for key, value in counts.items()))
     sys.exit(0)
