@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, Literal
 
+from mypy.erasetype import erase_typevars
 from mypy.expandtype import expand_type_by_instance, freshen_all_functions_type_vars
 from mypy.maptype import map_instance_to_supertype
 from mypy.nodes import (
@@ -48,6 +49,7 @@ from mypy.nodes import (
     MDEF,
     Argument,
     Block,
+    CallExpr,
     Decorator,
     Expression,
     FakeInfo,
@@ -129,6 +131,10 @@ DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
 DUAL_OVERLOAD: Final = "smartasync.mypy.dual_overload"  # a name for a hook, not a function
 DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
 DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
+# The names of `.sync` / `.aio` of an overloaded dual method (its items' names,
+# which mypy shows in errors and asks a method hook for).
+OVERLOAD_SYNC: Final = "sync of DualBound"
+OVERLOAD_AIO: Final = "aio of DualBound"
 
 # The standard library's.
 ASYNC_GENERATOR_CM: Final = "contextlib._AsyncGeneratorContextManager"
@@ -245,6 +251,8 @@ class SmartAsyncPlugin(Plugin):
             DECORATOR_FACTORY_CALL: self._decoration,
             **dict.fromkeys(COROUTINE_CALLS, _bare_coroutine_call),
             **dict.fromkeys(GENERATOR_CALLS, _bare_generator_call),
+            OVERLOAD_SYNC: _overloaded_sync_call,
+            OVERLOAD_AIO: _overloaded_aio_call,
         }
         self._class_decorator_hooks: dict[str, Callable[[ClassDefContext], None]] = {
             SMARTASYNC_DECORATOR: _smart_class_decorator,
@@ -555,11 +563,13 @@ def _overload_item(ctx: FunctionContext) -> Type:
         typ = get_proper_type(item.func.type) if isinstance(item, Decorator) else None
         if not isinstance(typ, CallableType):
             return signature
-        # Bound to the class's own instance type: the facade's attributes
-        # cannot be re-bound per receiver (see the README's limits).
+        # Bound to the class's own instance type, its type variables Any:
+        # attributes on a callable are not re-bound per receiver by mypy, so
+        # the call's own hook (`_overloaded_face_call`) checks the call again
+        # against the overload as read through the receiver.
         if not func.is_static and typ.arg_types:
             typ = _bind_receiver(typ, fill_typevars(func.info), func.is_class)
-        items.append(typ)
+        items.append(_erase_class_type_vars(typ, func.info))
     any_type = AnyType(TypeOfAny.special_form)
     function = ctx.api.named_generic_type("builtins.function", [])
     attrs: dict[str, Type] = {}
@@ -574,11 +584,41 @@ def _overload_item(ctx: FunctionContext) -> Type:
             )
             faced.append(
                 typ.copy_modified(
-                    ret_type=ret, fallback=function, name=f"{name} of DualBound", definition=None
+                    ret_type=ret,
+                    fallback=function,
+                    name=OVERLOAD_AIO if face else OVERLOAD_SYNC,
+                    definition=None,
                 )
             )
         attrs[name] = Overloaded(faced)
     return signature.copy_modified(fallback=_with_attributes(function, attrs))
+
+
+def _overloaded_sync_call(ctx: MethodContext) -> Type:
+    return _overloaded_face_call(ctx, in_async=False)
+
+
+def _overloaded_aio_call(ctx: MethodContext) -> Type:
+    return _overloaded_face_call(ctx, in_async=True)
+
+
+def _overloaded_face_call(ctx: MethodContext, in_async: bool) -> Type:
+    """`obj.m.sync(...)` / `obj.m.aio(...)` of an overloaded dual method.
+
+    `ctx.type` is `obj.m` as mypy read it through this receiver: every
+    overload with the class's type variables mapped (`Store[str, Product]`)
+    and `Self` solved.  The call is checked again against it, so errors and
+    the result are the receiver's; the attribute's own items (bound to the
+    defining class, its type variables Any) only let the call through."""
+    overloaded = get_proper_type(ctx.type)
+    call = ctx.context
+    if not isinstance(overloaded, Overloaded) or not isinstance(call, CallExpr):
+        return ctx.default_return_type  # `.sync` of a method that is not overloaded
+    result = _unwrap_coroutine(_check_call(ctx.api, overloaded, call))
+    if in_async:
+        any_type = AnyType(TypeOfAny.special_form)
+        return ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
+    return result
 
 
 # -- hooks: decoration --------------------------------------------------------
@@ -991,6 +1031,30 @@ def _solve_for_receiver(
     if owner is not None and not isinstance(owner, FakeInfo):
         signature = expand_type_by_instance(signature, map_instance_to_supertype(receiver, owner))
     return signature
+
+
+def _erase_class_type_vars(signature: CallableType, info: TypeInfo) -> CallableType:
+    """`signature` with the type variables of class `info` replaced by Any."""
+    ids = {tv.id for tv in info.defn.type_vars}
+    if not ids:
+        return signature
+    erased = erase_typevars(signature, ids)
+    assert isinstance(erased, CallableType)
+    return erased
+
+
+def _check_call(api: CheckerPluginInterface, callee: Type, call: CallExpr) -> Type:
+    """Type check `call` as a call of `callee` (errors reported), and return
+    its result type: the expression checker's `check_call` (mypy internal)."""
+    expr_checker = getattr(api, "expr_checker", None)
+    if expr_checker is None:
+        raise RuntimeError(
+            "smartasync.mypy: this mypy's type checker has no `expr_checker`; "
+            f"the plugin supports mypy {_supported_text()}"
+        )
+    result, _ = expr_checker.check_call(callee, call.args, call.arg_kinds, call, call.arg_names)
+    assert isinstance(result, Type)
+    return result
 
 
 def _bind_receiver(method: CallableType, receiver: Type, is_classmethod: bool) -> CallableType:

@@ -38,12 +38,7 @@ APP = ["shoplib.py", "shop_cli.py", "shop_api.py"]
 FILES = ["plainlib.py", "smartlib.py", *CASES, *APP]
 
 # What the plugin still gets wrong, each a strict xfail that says why.
-KNOWN_WRONG = {
-    "shop_cli.py": (
-        "`.sync`/`.aio` of an overloaded method of a generic class keep the class's "
-        "type variables: `catalog.get.sync(...)` on a Store[str, Product] expects K, V"
-    ),
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 _EXPECT = re.compile(r"#\s*E:\s*(.+?)(?=\s+#\s*E:|$)")
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<severity>error|note): (?P<rest>.*)$")
