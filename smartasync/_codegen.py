@@ -25,9 +25,10 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, Final
 
-from ._detect import ASYNC_CODE_FLAGS
+from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
 from ._modes import AUTO, INSTANCE_KEY, Home
+from ._runner import run_blocking
 
 _P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
 
@@ -46,6 +47,10 @@ namespace: Final[dict[str, Any]] = {
     f"{_P}explicit_aio": explicit_aio,
     f"{_P}dualcm": dual_context_manager,
     f"{_P}fail": fail,
+    f"{_P}run": run_blocking,
+    f"{_P}id": id,
+    f"{_P}async_comprehensions": async_comprehensions,
+    f"{_P}not_plain_sync": NOT_PLAIN_SYNC,
 }
 
 Parameters = list[inspect.Parameter]
@@ -113,14 +118,24 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # before the engine took it over would otherwise leave "never awaited").
 _CALL_TEMPLATE = """\
     def __call__({params}):
-{head}        if {fast}:
+{head}{mode_read}        {P}f = {P}getframe(1)
+        {P}k = {P}f.f_code
+        if {auto}({P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions):
             return {P}fn({first}{args})
         {P}c = None
         try:
             {P}c = {P}fn({first}{args})
-            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}c)
+{sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
+"""
+# The bare call's sync decision, inlined for a coroutine function in auto
+# mode: a caller that is not async code, not a comprehension (whose lexical
+# parent decides) and not an async framework's scheduling code (see _detect)
+# gets the call run here, without the trip through dispatch.
+_SYNC_INLINE = """\
+            if {auto}{P}k.co_name not in {P}not_plain_sync:
+                return {P}run({P}c, {P}name, {P}f, True, {source})
 """
 _CALL_NO_FAST_PATH = """\
     def __call__({params}):
@@ -172,6 +187,7 @@ def build(
     smart: bool,
     fast_path: bool,
     context_manager: bool,
+    coroutine: bool,
     dual: object,
 ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """Generate (`__call__`, `sync`, `aio`) for `fn`, whose parameters are
@@ -218,19 +234,26 @@ def build(
     if not args:
         first = first.rstrip(", ")
 
+    mode_read = auto = sync_inline = ""
     if context_manager:
         call_template, fast = _CALL_CONTEXT_MANAGER, ""
     elif fast_path and (bound or not smart):
         # (Called through the class, `Cls.m(obj, x)`, the receiver is only an
-        # argument and its mode must be read: no fast path there.)
-        call_template = _CALL_TEMPLATE
-        fast = f"{_P}getframe(1).f_code.co_flags & {ASYNC_CODE_FLAGS}"
-        if smart:
-            fast = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and {fast}"
+        # argument and its mode must be read: no fast path there.)  In a smart
+        # class the instance's mode (or its home) is read once; elsewhere the
+        # mode can only be auto.
+        call_template, fast = _CALL_TEMPLATE, ""
+        mode_read = f"        {_P}m = {_P}o.{INSTANCE_KEY}\n" if smart else ""
+        auto = f"{_P}m is {_P}AUTO and " if smart else ""
+        sync_inline = _SYNC_INLINE.format(auto=auto, P=_P, source=source) if coroutine else ""
     else:
         call_template, fast = _CALL_NO_FAST_PATH, ""
 
     fields = {
+        "mode_read": mode_read,
+        "auto": auto,
+        "sync_inline": sync_inline,
+        "FLAGS": ASYNC_CODE_FLAGS,
         "params": (call_self + decl).rstrip(", "),
         "args": args,
         "first": first,
@@ -245,14 +268,14 @@ def build(
         **{**fields, "params": (explicit_self + decl).rstrip(", ")}
     )
     factory_params = ", ".join(
-        [f"{_P}dual", f"{_P}fn"] + [f"{_P}d{i}" for i in range(len(defaults))]
+        [f"{_P}dual", f"{_P}fn", f"{_P}name"] + [f"{_P}d{i}" for i in range(len(defaults))]
     )
     source_text = f"def {_P}factory({factory_params}):\n{body}    return __call__, sync, aio\n"
     factory = _factories.get(source_text)
     if factory is None:
         factory = _compile(source_text)
-    call, sync, aio = factory(dual, fn, *defaults)
     qualname = str(getattr(dual, "__qualname__", None) or getattr(fn, "__qualname__", "function"))
+    call, sync, aio = factory(dual, fn, qualname, *defaults)
     doc = getattr(fn, "__doc__", None)
     return (
         _as(call, qualname, doc, None),

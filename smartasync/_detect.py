@@ -58,8 +58,34 @@ def caller_is_async(frame: FrameType) -> bool:
     if code.co_name in _COMPREHENSION_NAMES:
         parent = _lexical_parent(frame, code)
         if parent is not None:
-            return caller_is_async(parent)
+            lexical = any(const is code for const in parent.f_code.co_consts)
+            answer = caller_is_async(parent) if lexical else None
+            if answer is None:  # escaped its parent: find the parent by name
+                answer = _escaped_parent_is_async(frame, code)
+            if answer is None:  # not found: the consumer decides
+                return caller_is_async(parent)
+            if answer and len(async_comprehensions) < _MAX_REMEMBERED:
+                async_comprehensions[id(code)] = code
+            return answer
     return _is_async_scheduler(frame, code)
+
+
+# Comprehension code objects written inside async code, by id (kept alive
+# here, so an id is never reused while it is a key).  Which function a
+# comprehension is written in is fixed by its code object, so this is a
+# property of code, not of any call: the generated fast path looks a caller's
+# code up here and answers a generator expression inside `async def` inline
+# (`gather(*(obj.m(i) for i in xs))`) instead of walking frames each time.
+# Bounded: code compiled again and again (exec, notebook cells) cannot grow it
+# without limit; past the bound the frame walk still gives the answer.
+async_comprehensions: Final[dict[int, CodeType]] = {}
+_MAX_REMEMBERED: Final = 4096
+
+# Code names whose frames the inline sync decision must not answer: the
+# comprehension frames and the schedulers' functions (see caller_is_async).
+NOT_PLAIN_SYNC: Final = _COMPREHENSION_NAMES | frozenset(
+    qualname.rpartition(".")[2] for _, qualname in _SCHEDULERS
+)
 
 
 def _lexical_parent(frame: FrameType, code: CodeType) -> FrameType | None:
@@ -78,6 +104,29 @@ def _lexical_parent(frame: FrameType, code: CodeType) -> FrameType | None:
             return candidate
         candidate = candidate.f_back
     return back
+
+
+def _escaped_parent_is_async(frame: FrameType, code: CodeType) -> bool | None:
+    """For a generator expression whose parent returned: the answer of the
+    function it is written in, found by its qualified name from the module
+    (`make.<locals>.<genexpr>`, `Cls.method.<locals>.<genexpr>`), or None
+    when the name does not lead to it (nested functions, lambdas)."""
+    head, sep, tail = code.co_qualname.rpartition(".<locals>.")
+    if not sep or "<locals>" in head or "." in tail:
+        return None
+    parts = head.split(".")
+    obj: object = frame.f_globals.get(parts[0])
+    for part in parts[1:]:
+        obj = vars(obj).get(part) if isinstance(obj, type) else None
+    for _ in range(8):  # through decorators that keep __wrapped__ (and dual functions)
+        inner = getattr(obj, "__func__", None) or getattr(obj, "__wrapped__", None)
+        if inner is None:
+            break
+        obj = inner
+    parent = getattr(obj, "__code__", None)
+    if not isinstance(parent, CodeType) or not any(c is code for c in parent.co_consts):
+        return None
+    return bool(parent.co_flags & ASYNC_CODE_FLAGS)
 
 
 _SCHEDULER_QUALNAMES: Final = frozenset(qualname for _, qualname in _SCHEDULERS)

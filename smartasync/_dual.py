@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen
 from ._dispatch import dispatch
-from ._kinds import CONTEXT_MANAGER, Kind
+from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
 from ._modes import AUTO, Mode
 
 _new = object.__new__
@@ -217,6 +217,7 @@ class DualFunction(_Introspection):
             smart=self._smart,
             fast_path=self._mode in (None, AUTO),
             context_manager=self._kind is CONTEXT_MANAGER,
+            coroutine=self._kind is COROUTINE,
             dual=self,
         )
 

@@ -347,3 +347,84 @@ async def test_awaited_and_passed_to_a_nursery_inside_trio_from_async_code() -> 
 
     assert await asyncio.to_thread(run_trio) == 28
     assert tally.seen == [(13, "trio"), (14, "trio")]
+
+
+# -- generator expressions that outlive the function they are written in ------
+
+
+async def _escaping(service: Service, xs: Iterable[int]) -> Iterable[Any]:
+    return (service.double(i) for i in xs)
+
+
+def _escaping_from_sync(service: Service, xs: Iterable[int]) -> Iterable[Any]:
+    return (service.double(i) for i in xs)
+
+
+def _close_all(items: Iterable[Any]) -> None:
+    for item in items:
+        if inspect.iscoroutine(item):
+            item.close()
+
+
+def _by_hand(coro: Any) -> Any:
+    """The value of a coroutine that never suspends, driven without a loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("it suspended")
+
+
+def test_an_escaped_generator_expression_keeps_the_answer_of_where_it_is_written() -> None:
+    # Written in an `async def`, consumed by sync code after that function
+    # returned: the calls still belong to the async function (what a type
+    # checker sees), the first time as every later time.
+    service = Service()
+    for _ in range(3):
+        items = list(_by_hand(_escaping(service, [1, 2])))
+        assert len(items) == 2 and all(inspect.iscoroutine(item) for item in items)
+        _close_all(items)
+    # Written in sync code: values, wherever it is consumed.
+    assert list(_escaping_from_sync(service, [1, 2])) == [2, 4]
+
+
+@pytest.mark.asyncio
+async def test_an_escaped_generator_expression_in_async_code() -> None:
+    service = Service()
+    gen = await _escaping(service, [3])
+    results = [await item for item in gen]
+    assert results == [6]
+    # A sync function's generator expression consumed by async code: values.
+    assert list(_escaping_from_sync(service, [3])) == [6]
+
+
+@pytest.mark.asyncio
+async def test_a_generator_expression_in_async_code_is_answered_inline_after_the_first_call() -> (
+    None
+):
+    from smartasync import _detect
+
+    service = Service()
+
+    async def run() -> list[int]:
+        return await asyncio.gather(*(service.double(i) for i in range(3)))
+
+    assert await run() == [0, 2, 4]
+    genexpr = next(c for c in run.__code__.co_consts if inspect.iscode(c))
+    assert (
+        _detect.async_comprehensions.get(id(genexpr)) is genexpr
+    )  # remembered: a property of its code
+    assert await run() == [0, 2, 4]
+
+
+def test_a_sync_functions_generator_expression_is_never_remembered_as_async() -> None:
+    from smartasync import _detect
+
+    service = Service()
+
+    def run() -> list[int]:
+        return list(service.double(i) for i in range(3))  # noqa: C400  (a generator expression on purpose)
+
+    assert run() == [0, 2, 4]
+    genexpr = next(c for c in run.__code__.co_consts if inspect.iscode(c))
+    assert id(genexpr) not in _detect.async_comprehensions
