@@ -42,6 +42,13 @@ KNOWN_WRONG: dict[str, str] = {}
 
 _EXPECT = re.compile(r"#\s*E:\s*(.+?)(?=\s+#\s*E:|$)")
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<severity>error|note): (?P<rest>.*)$")
+# mypy before 2.x (python/mypy#21410) files "Too many positional arguments"
+# under [misc]; the case files carry today's [call-arg].
+_OLD_CODE = re.compile(r"^(Too many positional arguments .*)  \[misc\]$")
+
+
+def _message(rest: str) -> str:
+    return _OLD_CODE.sub(r"\1  [call-arg]", rest)
 
 
 def expected_errors(name: str) -> list[str]:
@@ -97,7 +104,7 @@ def run_mypy(config: Path, cache: Path) -> dict[str, list[str]]:
         if match.group("severity") == "note":
             continue
         name = Path(match.group("file")).name
-        per_file.setdefault(name, []).append(f"{match.group('line')}: {match.group('rest')}")
+        per_file.setdefault(name, []).append(f"{match.group('line')}: {_message(match['rest'])}")
     return per_file
 
 
@@ -215,7 +222,7 @@ def test_dmypy_gives_the_same_answers(workdir: Path, with_plugin: dict[str, list
         match = _LINE.match(line)
         if match is not None and match.group("severity") == "error":
             name = Path(match.group("file")).name
-            errors.append(f"{name}:{match.group('line')}: {match.group('rest')}")
+            errors.append(f"{name}:{match.group('line')}: {_message(match['rest'])}")
     expected = [f"{name}:{entry}" for name in FILES for entry in with_plugin[name]]
     assert sorted(errors) == sorted(expected), stdout + stderr
 
