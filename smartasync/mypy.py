@@ -194,7 +194,11 @@ BOUND_FACADES: Final = frozenset(
 
 # What the plugin made of a user's name, for the hooks asked by fullname.
 _Kind = Literal[
-    "overloaded dual method", "inherited plain async method", "dual method", "smart class"
+    "overloaded dual method",
+    "overloaded dual function",
+    "inherited plain async method",
+    "dual method",
+    "smart class",
 ]
 
 
@@ -259,6 +263,9 @@ class SmartAsyncPlugin(Plugin):
         self._class_decorator_hooks: dict[str, Callable[[ClassDefContext], None]] = {
             SMARTASYNC_DECORATOR: _smart_class_decorator,
         }
+        self._function_hooks_by_kind: dict[_Kind, Callable[[FunctionContext], Type]] = {
+            "overloaded dual function": _overloaded_bare_call,
+        }
         self._method_hooks_by_kind: dict[_Kind, Callable[[MethodContext], Type]] = {
             "overloaded dual method": _overloaded_bare_call,
             "inherited plain async method": _inherited_bare_call,
@@ -273,7 +280,11 @@ class SmartAsyncPlugin(Plugin):
     # -- what mypy asks for
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return self._function_hooks.get(fullname)
+        hook = self._function_hooks.get(fullname)
+        if hook is not None:
+            return hook
+        kind = self._function_kind(fullname)
+        return None if kind is None else self._function_hooks_by_kind.get(kind)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         hook = self._method_hooks.get(fullname)
@@ -334,6 +345,20 @@ class SmartAsyncPlugin(Plugin):
             return "inherited plain async method"
         return None
 
+    def _function_kind(self, fullname: str) -> _Kind | None:
+        """`f` called: an overloaded module-level function whose
+        implementation is decorated with `@smartasync`.  Told by its type
+        (`.sync` on the first overload, put there by `_dual_overloads`),
+        which the incremental cache keeps."""
+        symbol = self.lookup_fully_qualified(fullname) if "." in fullname else None
+        node = symbol.node if symbol is not None else None
+        if not isinstance(node, OverloadedFuncDef) or not isinstance(node.type, Overloaded):
+            return None
+        extra = node.type.items[0].fallback.extra_attrs
+        if extra is not None and "sync" in extra.attrs:
+            return "overloaded dual function"
+        return None
+
     def _attribute_kind(self, fullname: str) -> _Kind | None:
         # Told by the attribute's type, which the incremental cache keeps
         # (decorator lists it does not).
@@ -364,8 +389,24 @@ class SmartAsyncPlugin(Plugin):
         return node if isinstance(node, TypeInfo) else None
 
     def _decoration(self, ctx: FunctionContext | MethodContext) -> Type:
-        """`@smartasync` (or `@smartasync(mode=...)`) applied to a function."""
+        """`@smartasync` (or `@smartasync(mode=...)`) applied to a function.
+
+        On the implementation of an overloaded module-level function, the
+        overloads are made dual too (the runtime's object is the decorated
+        implementation, so every overload is called through it)."""
+        overloaded = self._overloads_implemented_by(ctx.context)
+        if overloaded is not None:
+            _dual_overloads(ctx.api, overloaded)
         return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
+
+    def _overloads_implemented_by(self, context: object) -> OverloadedFuncDef | None:
+        if not isinstance(context, Decorator) or not isinstance(context.func.info, FakeInfo):
+            return None  # not a module-level function (a method's class makes it dual)
+        symbol = self.lookup_fully_qualified(context.func.fullname)
+        node = symbol.node if symbol is not None else None
+        if isinstance(node, OverloadedFuncDef) and node.impl is context:
+            return node
+        return None
 
 
 # -- hooks: the bare call -----------------------------------------------------
@@ -389,8 +430,9 @@ def _bare_generator_call(ctx: MethodContext) -> Type:
     return ctx.api.named_generic_type(ITERATOR, [item])
 
 
-def _overloaded_bare_call(ctx: MethodContext) -> Type:
-    """The bare call of an overloaded dual method, after mypy chose the overload."""
+def _overloaded_bare_call(ctx: FunctionContext | MethodContext) -> Type:
+    """The bare call of an overloaded dual method or function, after mypy
+    chose the overload."""
     if _caller_is_async(ctx.api):
         return ctx.default_return_type
     return _unwrap_coroutine(ctx.default_return_type)
@@ -572,17 +614,22 @@ def _overload_item(ctx: FunctionContext) -> Type:
         if not func.is_static and typ.arg_types:
             typ = _bind_receiver(typ, fill_typevars(func.info), func.is_class)
         items.append(_erase_class_type_vars(typ, func.info))
+    return signature.copy_modified(fallback=_overload_faces(ctx.api, items))
+
+
+def _overload_faces(api: CheckerPluginInterface, items: list[CallableType]) -> Instance:
+    """`builtins.function` with `.sync` / `.aio` as overloads of `items`
+    (their results T and `Coroutine[Any, Any, T]`): the fallback of the
+    first overload, which mypy reads attributes of the whole overload from."""
     any_type = AnyType(TypeOfAny.special_form)
-    function = ctx.api.named_generic_type("builtins.function", [])
+    function = api.named_generic_type("builtins.function", [])
     attrs: dict[str, Type] = {}
     for face, name in ((False, "sync"), (True, "aio")):
         faced = []
         for typ in items:
             result = _unwrap_coroutine(typ.ret_type)
             ret = (
-                ctx.api.named_generic_type(COROUTINE, [any_type, any_type, result])
-                if face
-                else result
+                api.named_generic_type(COROUTINE, [any_type, any_type, result]) if face else result
             )
             faced.append(
                 typ.copy_modified(
@@ -593,7 +640,37 @@ def _overload_item(ctx: FunctionContext) -> Type:
                 )
             )
         attrs[name] = Overloaded(faced)
-    return signature.copy_modified(fallback=_with_attributes(function, attrs))
+    return _with_attributes(function, attrs)
+
+
+def _dual_overloads(api: CheckerPluginInterface, overloaded: OverloadedFuncDef) -> None:
+    """Overloads of a module-level `async def` whose implementation has
+    `@smartasync`: `.sync` / `.aio` with every overload on the first one.
+
+    Run while the implementation's decorator is checked: mypy's checker
+    (`_visit_overloaded_func_def`, an order this relies on) has typed the
+    overload items just before, and builds the overload's type from them
+    just after (or built it in semantic analysis: then it is replaced).
+    Code checked earlier (above the definition, or in an import cycle) sees
+    the plain overloads.  The
+    bare call is typed by a function hook (`_overloaded_bare_call`)."""
+    items = []
+    for item in overloaded.items:
+        if not isinstance(item, Decorator) or not item.func.is_coroutine:
+            return
+        typ = get_proper_type(item.var.type)
+        if not isinstance(typ, CallableType):
+            return
+        items.append(typ)
+    impl = overloaded.impl
+    if not items or not isinstance(impl, Decorator) or _is_async_generator(impl.func):
+        return  # (an async generator's overloads are plain `def`s: left as they are)
+    first = items[0].copy_modified(fallback=_overload_faces(api, items))
+    head = overloaded.items[0]
+    assert isinstance(head, Decorator)
+    head.var.type = first
+    if isinstance(overloaded.type, Overloaded):
+        overloaded.type = Overloaded([first, *overloaded.type.items[1:]])
 
 
 def _overloaded_sync_call(ctx: MethodContext) -> Type:
