@@ -64,7 +64,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     for name, attr in list(own.items()):
         if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
             continue
-        new = to_dual(attr, static_mode, member=True)
+        new = to_dual(attr, static_mode, True)
         if new is not None:
             setattr_(cls, name, new)
 
@@ -84,7 +84,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
                 continue
             if not is_public_inherited(name) and not isinstance(attr, DualFunction):
                 continue
-            new = to_dual(attr, static_mode, member=True)
+            new = to_dual(attr, static_mode, True)
             if new is not None:
                 setattr_(cls, name, new)
 

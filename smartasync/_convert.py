@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import inspect
 from functools import cached_property
+from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
 from types import FunctionType, MethodType
 from typing import Any, Final
 
 from ._dual import DualBound, DualClassMethod, DualFunction
-from ._kinds import Kind, kind_of
+from ._kinds import ACM_HELPER_CODE, ASYNCGEN, COROUTINE, Kind, kind_of
 from ._modes import Mode
 from ._property import to_dual_property
 
@@ -34,7 +35,7 @@ def is_async_only(fn: object) -> bool:
     return bool(namespace and namespace.get(ASYNC_ONLY_MARK, False))
 
 
-def to_dual(target: Any, mode: Mode | None, *, member: bool) -> Any:
+def to_dual(target: Any, mode: Mode | None, member: bool) -> Any:
     """The dual replacement for `target`.
 
     member=False: `target` was given to `@smartasync(mode=...)`; `mode` is its
@@ -45,8 +46,19 @@ def to_dual(target: Any, mode: Mode | None, *, member: bool) -> Any:
         the attribute as it is (not async, `@async_only`, already smart).
     """
     if member and type(target) is FunctionType:  # most class attributes: first
-        kind = kind_of(target)
-        if kind is None or is_async_only(target):
+        # kind_of and is_async_only, inlined for the common shapes: a class
+        # walk meets every method, and decoration time is budgeted (issue 14).
+        flags = target.__code__.co_flags
+        namespace = target.__dict__
+        if flags & CO_COROUTINE:
+            kind: Kind | None = COROUTINE
+        elif flags & CO_ASYNC_GENERATOR:
+            kind = ASYNCGEN
+        elif target.__code__ is ACM_HELPER_CODE or "_is_coroutine_marker" in namespace:
+            kind = kind_of(target)
+        else:
+            return None  # a plain method
+        if kind is None or (namespace and namespace.get(ASYNC_ONLY_MARK)):
             return None
         return DualFunction(target, kind, None, True)
     if not member and isinstance(target, MethodType):  # a DualBound says it is one too

@@ -21,7 +21,7 @@ from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen
-from ._dispatch import dispatch
+from ._dispatch import dispatch, dual_context_manager, fail
 from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
 from ._modes import AUTO, Mode
 
@@ -104,6 +104,7 @@ class DualFunction(_Introspection):
         "_kind",
         "_mode",
         "_smart",
+        "_uses",
     )
     if TYPE_CHECKING:
         __wrapped__: Callable[..., Any]
@@ -111,6 +112,7 @@ class DualFunction(_Introspection):
         _kind: Kind
         _mode: Mode | None
         _smart: bool
+        _uses: int
 
     def __init__(
         self,
@@ -123,6 +125,7 @@ class DualFunction(_Introspection):
         self._kind = kind
         self._mode = mode
         self._smart = smart
+        self._uses = 0
         fn_dict: dict[str, Any] | None
         if type(fn) is FunctionType:  # the common case, without getattr defaults
             self.__qualname__ = fn.__qualname__
@@ -234,16 +237,32 @@ class DualFunction(_Introspection):
         return __get__
 
     # -- until specialised ----------------------------------------------------
+    # The first uses go through generic code: compiling the exact-signature
+    # functions costs ~100 us a method, more than a method called once or
+    # twice (a CLI command, a test) ever gains from them.  A method read or
+    # called SPECIALISE_AT times is specialised; `.sync`/`.aio` specialise at
+    # once (their signatures must be exact from the first read).
     def __get__(self, obj: object, owner: type | None = None) -> Any:
+        uses = self._uses + 1
+        if uses < SPECIALISE_AT:
+            self._uses = uses
+            return self._bind_generic(obj, owner)
         self._specialize()
         return self.__get__(obj, owner)
+
+    def _bind_generic(self, obj: object, owner: type | None) -> Any:
+        return self if obj is None else GenericBound(self, obj)
 
     # `self` positional-only: a keyword argument named `self` (a function
     # taking **kwargs) must reach the wrapped function, not collide here.
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        self._specialize()
+        uses = self._uses + 1
+        if uses < SPECIALISE_AT:
+            self._uses = uses
+        else:
+            self._specialize()
         source = args[0] if self._smart and args else None
-        return dispatch(self, source, sys._getframe(1), self.__wrapped__(*args, **kwargs))
+        return _generic_call(self, source, sys._getframe(1), self.__wrapped__, args, kwargs)
 
     # Properties until specialised: reading `f.sync` specialises and returns
     # the generated function (a static method of the generated type, which
@@ -274,6 +293,9 @@ class DualClassMethod(DualFunction):
             return bound
 
         return __get__
+
+    def _bind_generic(self, obj: object, owner: type | None) -> Any:
+        return GenericBound(self, type(obj) if owner is None else owner)
 
     def __repr__(self) -> str:
         return f"<smartasync {self._kind} classmethod {self.__qualname__}>"
@@ -365,6 +387,79 @@ class DualBound(_Introspection):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (getattr, (self.__self__, self._dual.__name__))
+
+
+# Uses of a dual function before it is specialised (see DualFunction.__get__).
+SPECIALISE_AT: Final = 4
+
+
+def _generic_call(
+    dual: DualFunction,
+    source: object,
+    frame: Any,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """What the generated `__call__` does, with packed arguments."""
+    coro = None
+    try:
+        coro = fn(*args, **kwargs)
+        if dual._kind is CONTEXT_MANAGER:
+            return dual_context_manager(coro, source)
+        return dispatch(dual, source, frame, coro)
+    except BaseException as exc:
+        raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
+
+
+class GenericBound(DualBound):
+    # A dual method bound to its object before the method is specialised: the
+    # same object to every tool, with generic call code.  (No docstring: the
+    # instances' __doc__ is their function's, the property below.)
+
+    __doc__ = _DOC
+    __slots__ = ("_dual",)
+    if TYPE_CHECKING:
+        _dual: Any
+
+    def __new__(cls, func: DualFunction, obj: object) -> GenericBound:
+        bound = _new(cls)
+        bound.__self__ = obj
+        bound.__qualname__ = func.__qualname__
+        bound._dual = func
+        return bound
+
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        dual = self._dual
+        source = self.__self__
+        return _generic_call(
+            dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
+        )
+
+    def _specialized(self) -> Any:
+        dual = self._dual
+        dual._specialize()
+        if isinstance(dual, DualClassMethod):
+            return dual.__get__(None, self.__self__)
+        return dual.__get__(self.__self__, type(self.__self__))
+
+    @property
+    def sync(self) -> Callable[..., Any]:
+        return self._specialized().sync  # type: ignore[no-any-return]
+
+    @property
+    def aio(self) -> Callable[..., Any]:
+        return self._specialized().aio  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        # The function's attributes, as a bound method reads them (generated
+        # bound types have one property per attribute instead: see _forwarded).
+        try:
+            return self._dual.__dict__[name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self._dual).__name__!r} object has no attribute {name!r}"
+            ) from None
 
 
 def _forwarded(attributes: dict[str, Any]) -> dict[str, property]:

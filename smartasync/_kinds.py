@@ -29,14 +29,14 @@ async def _probe() -> AsyncIterator[None]:
 
 # Every @asynccontextmanager function shares its helper's code object: the one
 # exact test for "made with asynccontextmanager".
-_ACM_HELPER_CODE: Final = contextlib.asynccontextmanager(_probe).__code__
+ACM_HELPER_CODE: Final = contextlib.asynccontextmanager(_probe).__code__
 
 
 def kind_of(fn: object) -> Kind | None:
     """Which dual shape `fn` has, or None if it is not something we make dual."""
     if type(fn) is FunctionType:  # the common case, read straight from the flags
         code = fn.__code__
-        if code is _ACM_HELPER_CODE:
+        if code is ACM_HELPER_CODE:
             return CONTEXT_MANAGER
         flags = code.co_flags
         if flags & CO_ASYNC_GENERATOR:
@@ -45,7 +45,7 @@ def kind_of(fn: object) -> Kind | None:
             return COROUTINE
         if not hasattr(fn, "_is_coroutine_marker"):  # inspect.markcoroutinefunction
             return None
-    if getattr(fn, "__code__", None) is _ACM_HELPER_CODE:
+    if getattr(fn, "__code__", None) is ACM_HELPER_CODE:
         return CONTEXT_MANAGER  # a @contextlib.asynccontextmanager function
     if inspect.isasyncgenfunction(fn):
         return ASYNCGEN

@@ -96,10 +96,20 @@ async def test_argument_errors_name_the_method_in_async_code() -> None:
 
 
 def test_tracebacks_name_the_generated_code_by_its_method() -> None:
-    with pytest.raises(LookupError) as info:
-        Service().fail()
-    files = [frame.filename for frame in traceback.extract_tb(info.value.__traceback__)]
-    assert "<smartasync generated Service.fail>" in files
+    from smartasync._dual import SPECIALISE_AT
+
+    for use in range(SPECIALISE_AT + 1):
+        with pytest.raises(LookupError) as info:
+            Service().fail()
+        frames = traceback.extract_tb(info.value.__traceback__)
+        assert frames[0].name == "test_tracebacks_name_the_generated_code_by_its_method"
+        assert frames[-1].name == "fail" and frames[-1].filename == __file__  # the user's coroutine
+        # The first uses run generic code (see DualFunction.__get__); then the
+        # one frame between caller and coroutine is the method's own.
+        if use >= SPECIALISE_AT:
+            assert [frame.filename for frame in frames[1:-1]] == [
+                "<smartasync generated Service.fail>"
+            ]
 
 
 @pytest.mark.skipif(
@@ -291,3 +301,75 @@ async def test_a_dual_test_method_awaited_from_async_code() -> None:
     shop = namespace["TestShop"]()
     assert await shop.test_marked_for_pytest_asyncio() is None
     assert shop.helper.__func__.__name__ == "helper"
+
+
+# -- the first uses, before a method is specialised --------------------------------
+
+
+class PickledOnce(SmartAsync):
+    async def read(self) -> int:
+        return 1
+
+
+def _fresh() -> Any:
+    class Fresh(SmartAsync):
+        @_marked
+        async def get(self, key: str, default: int = 0) -> int:
+            """Look `key` up."""
+            return len(key) + default
+
+        @classmethod
+        async def make(cls) -> Any:
+            return cls()
+
+    return Fresh
+
+
+def test_a_method_used_once_is_a_full_method_without_generated_code() -> None:
+    import inspect
+    import pickle
+
+    from smartasync._dual import GenericBound
+
+    cls = _fresh()
+    obj = cls()
+    bound: Any = obj.get
+    assert type(bound) is GenericBound  # nothing compiled yet
+    assert (
+        inspect.ismethod(bound) and bound.__self__ is obj and bound.__func__ is cls.__dict__["get"]
+    )
+    assert bound.marker == "kept" and bound.__doc__ == "Look `key` up."
+    assert str(inspect.signature(bound)) == "(key: 'str', default: 'int' = 0) -> 'int'"
+    assert bound == cls.__dict__["get"].__get__(obj, cls)
+    assert weakref.WeakMethod(bound)() == bound
+    once = PickledOnce()
+    assert type(once.read) is GenericBound
+    assert pickle.loads(pickle.dumps(once.read)).__func__ is PickledOnce.__dict__["read"]
+    assert bound("abc", 1) == 4
+    with pytest.raises(TypeError, match=r"Fresh\.get\(\) takes from 2 to 3 positional arguments"):
+        bound(1, 2, 3)
+    assert isinstance(cls.make(), cls)
+
+
+@pytest.mark.asyncio
+async def test_a_method_used_once_from_async_code() -> None:
+    import inspect
+
+    cls = _fresh()
+    obj = cls()
+    assert await obj.get("ab") == 2
+    # `.sync`/`.aio` have the exact signature from their first read.
+    assert str(inspect.signature(obj.get.aio)) == "(key: 'str', default: 'int' = 0) -> 'int'"
+    assert await obj.get.aio("abcd") == 4
+    assert isinstance(await cls.make(), cls)
+
+
+def test_a_method_is_specialised_after_a_few_uses_with_the_same_behaviour() -> None:
+    from smartasync._dual import SPECIALISE_AT, GenericBound
+
+    cls = _fresh()
+    obj = cls()
+    results = [obj.get("x", n) for n in range(SPECIALISE_AT + 2)]
+    assert results == [1 + n for n in range(SPECIALISE_AT + 2)]
+    assert type(obj.get) is not GenericBound  # specialised: the generated type
+    assert type(obj.get).__name__ == "get"
