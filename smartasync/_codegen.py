@@ -118,21 +118,25 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # before the engine took it over would otherwise leave "never awaited").
 _CALL_TEMPLATE = """\
     def __call__({params}):
-{head}{mode_read}        {P}f = {P}getframe(1)
-        {P}k = {P}f.f_code
-        if {auto}({P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions):
+{head}        if {auto}{P}getframe(1).f_code.co_flags & {FLAGS}:
             return {P}fn({first}{args})
+        {P}f = {P}getframe(1)
+        {P}k = {P}f.f_code
         {P}c = None
         try:
             {P}c = {P}fn({first}{args})
-{sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
+{sync_inline}            if {auto}{P}id({P}k) in {P}async_comprehensions:
+                return {P}c
+            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
 # The bare call's sync decision, inlined for a coroutine function in auto
 # mode: a caller that is not async code, not a comprehension (whose lexical
 # parent decides) and not an async framework's scheduling code (see _detect)
-# gets the call run here, without the trip through dispatch.
+# gets the call run here, without the trip through dispatch.  The first test
+# above stays the only work an awaited call does (one attribute read and one
+# flag test), as before these lines existed.
 _SYNC_INLINE = """\
             if {auto}{P}k.co_name not in {P}not_plain_sync:
                 return {P}run({P}c, {P}name, {P}f, True, {source})
@@ -234,7 +238,7 @@ def build(
     if not args:
         first = first.rstrip(", ")
 
-    mode_read = auto = sync_inline = ""
+    auto = sync_inline = ""
     if context_manager:
         call_template, fast = _CALL_CONTEXT_MANAGER, ""
     elif fast_path and (bound or not smart):
@@ -243,14 +247,12 @@ def build(
         # class the instance's mode (or its home) is read once; elsewhere the
         # mode can only be auto.
         call_template, fast = _CALL_TEMPLATE, ""
-        mode_read = f"        {_P}m = {_P}o.{INSTANCE_KEY}\n" if smart else ""
-        auto = f"{_P}m is {_P}AUTO and " if smart else ""
+        auto = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and " if smart else ""
         sync_inline = _SYNC_INLINE.format(auto=auto, P=_P, source=source) if coroutine else ""
     else:
         call_template, fast = _CALL_NO_FAST_PATH, ""
 
     fields = {
-        "mode_read": mode_read,
         "auto": auto,
         "sync_inline": sync_inline,
         "FLAGS": ASYNC_CODE_FLAGS,
