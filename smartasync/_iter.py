@@ -263,7 +263,12 @@ class DualContextManager(Generic[_T]):
 
     def __enter__(self) -> _T:
         acm = self._acm
-        return _enter(self._source, acm.__aenter__, acm.__aexit__, self._name)  # type: ignore[no-any-return]
+        entry = _Entry()
+        try:
+            return _enter(self._source, acm.__aenter__, self._name, entry)  # type: ignore[no-any-return]
+        except KeyboardInterrupt as interrupt:  # see _enter
+            _exit_interrupted(self._source, acm.__aexit__, self._name, entry, interrupt)
+            raise
 
     def __exit__(
         self,
@@ -297,30 +302,56 @@ def _owner_name(obj: object, method: str) -> str:
 
 def twin_enter(self: Any) -> Any:
     """Sync twin of `__aenter__`, added by smartasync."""
-    return _enter(self, self.__aenter__, self.__aexit__, _owner_name(self, "__aenter__"))
+    name = _owner_name(self, "__aenter__")
+    aexit = self.__aexit__
+    entry = _Entry()
+    try:
+        return _enter(self, self.__aenter__, name, entry)
+    except KeyboardInterrupt as interrupt:
+        _exit_interrupted(self, aexit, name, entry, interrupt)
+        raise
 
 
-def _enter(source: object, aenter: Any, aexit: Any, name: str) -> Any:
+class _Entry:
+    """Whether an entry finished and still owes its exit (see `_enter`)."""
+
+    __slots__ = ("owes_exit",)
+
+    def __init__(self) -> None:
+        self.owes_exit = False
+
+
+def _enter(source: object, aenter: Any, name: str, entry: _Entry) -> Any:
     """Run `aenter()` for a `with` statement, and never leave it entered
     without an exit.  Python calls `__exit__` only once `__enter__` has
     returned: a Ctrl-C landing after the async entry finished but before
-    `__enter__` returned (there are a few frames in between) would leave the
-    resource acquired and never released (1 run in 360 of the sweep).  So
-    Ctrl-C stays deferred over that stretch too, and if it came, the exit
-    runs, with the KeyboardInterrupt, before it is raised."""
+    `__enter__` returned would leave the resource acquired and never released
+    (1 run in 360 of the sweep).  So Ctrl-C stays deferred until the entry is
+    recorded in `entry`; after that, the `__enter__` that called this catches
+    a KeyboardInterrupt raised anywhere up to its own `return` and runs the
+    exit first (`_exit_interrupted`).  The `__enter__` must be the frame the
+    `with` statement calls: Python checks for signals at the end of a call
+    (so in the caller's frame, after this function returns) but not at a
+    `return`, and not between `__enter__` returning and the `with` body."""
     saved = take_ctrl_c()
     try:
         value = run_sync_for(source, aenter(), name)
-    except BaseException:
-        if saved is not None:
-            restore(saved)
-        raise
-    hits = restore(saved) if saved is not None else 0
+        entry.owes_exit = True  # still deferred here: nothing can land before this
+    finally:
+        hits = restore(saved) if saved is not None else 0
     if hits:
-        interrupt = KeyboardInterrupt()
-        run_sync_for(source, aexit(KeyboardInterrupt, interrupt, None), name)
-        raise interrupt
+        raise KeyboardInterrupt
     return value
+
+
+def _exit_interrupted(
+    source: object, aexit: Any, name: str, entry: _Entry, interrupt: KeyboardInterrupt
+) -> None:
+    """Ctrl-C after an entry finished, before `__enter__` returned: exit now,
+    with the interrupt, as `with` would have done one instruction later."""
+    if entry.owes_exit:
+        entry.owes_exit = False
+        run_sync_for(source, aexit(KeyboardInterrupt, interrupt, interrupt.__traceback__), name)
 
 
 def twin_exit(
