@@ -1,4 +1,4 @@
-"""Command line: `python -m smartasync stubgen MODULE_OR_PACKAGE [-o DIR] [--async-first]`."""
+"""Command line: `python -m smartasync stubgen MODULE_OR_PACKAGE [-o DIR] [--async-first] [--check]`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import sys
 from collections.abc import Sequence
 
 _USAGE = (
-    "usage: python -m smartasync stubgen MODULE_OR_PACKAGE [...] [-o DIR] [--async-first]\n"
+    "usage: python -m smartasync stubgen MODULE_OR_PACKAGE [...] [-o DIR] [--async-first] [--check]\n"
     "commands:\n"
     "  stubgen   write .pyi stubs typing dual methods for checkers without a plugin\n"
+    "            (default directory typings/, where pyright and basedpyright look;\n"
+    "            --check writes nothing and exits 1 with a diff if they are stale)\n"
 )
 
 
