@@ -34,9 +34,21 @@ def _report(failures: list[sweep.Outcome], total: int) -> str:
     )
 
 
+# On 3.12+ also with smartasync's loops outside asyncio debug mode (which
+# -X dev turns on): sync calls then take the eager first step.
+LOOP_MODES = ["debug", "eager"] if sys.version_info >= (3, 12) else ["debug"]
+
+
 @pytest.mark.timeout(3600 if FULL else 120)
+@pytest.mark.parametrize("loops", LOOP_MODES)
 @pytest.mark.parametrize("scenario", sweep.SCENARIOS)
-def test_ctrl_c_at_any_instant_of_a_sync_call(scenario: str) -> None:
+def test_ctrl_c_at_any_instant_of_a_sync_call(
+    scenario: str, loops: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if loops == "eager":
+        monkeypatch.setenv(sweep.LOOP_DEBUG_ENV, "0")
+    else:
+        monkeypatch.delenv(sweep.LOOP_DEBUG_ENV, raising=False)
     (report,) = sweep.sweep(
         [scenario], delays=DELAYS, reps=REPS, jobs=JOBS, controls=3 if FULL else 1
     )
