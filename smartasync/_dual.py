@@ -21,7 +21,7 @@ from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen
-from ._dispatch import dispatch, dual_context_manager, fail
+from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
 from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
 from ._modes import AUTO, Mode
 
@@ -436,20 +436,13 @@ class GenericBound(DualBound):
             dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
         )
 
-    def _specialized(self) -> Any:
-        dual = self._dual
-        dual._specialize()
-        if isinstance(dual, DualClassMethod):
-            return dual.__get__(None, self.__self__)
-        return dual.__get__(self.__self__, type(self.__self__))
-
     @property
     def sync(self) -> Callable[..., Any]:
-        return self._specialized().sync  # type: ignore[no-any-return]
+        return GenericSync(self._dual, self.__self__)
 
     @property
     def aio(self) -> Callable[..., Any]:
-        return self._specialized().aio  # type: ignore[no-any-return]
+        return GenericAio(self._dual, self.__self__)
 
     def __getattr__(self, name: str) -> Any:
         # The function's attributes, as a bound method reads them (generated
@@ -460,6 +453,94 @@ class GenericBound(DualBound):
             raise AttributeError(
                 f"{type(self._dual).__name__!r} object has no attribute {name!r}"
             ) from None
+
+
+def _marked() -> None: ...
+
+
+# What inspect.markcoroutinefunction() sets (3.12+; its name for the value
+# differs between versions), for objects that are not functions.
+_COROUTINE_MARK: Final = getattr(
+    getattr(inspect, "markcoroutinefunction", lambda f: f)(_marked), "_is_coroutine_marker", None
+)
+
+
+class GenericSync:
+    # `.sync` of a method not yet specialised: its exact signature and doc to
+    # `inspect`, generic call code (what the generated `sync` does).
+
+    __doc__ = _DOC
+    # __qualname__ a slot, as in DualBound: type.__new__ claims the name.
+    __slots__ = ("__qualname__", "__self__", "_dual")
+    if TYPE_CHECKING:
+        __qualname__: str
+
+    def __init__(self, dual: DualFunction, obj: object) -> None:
+        self._dual = dual
+        self.__self__ = obj
+        self.__qualname__ = f"{dual.__qualname__}.{self.__name__}"
+
+    def _target(self) -> Callable[..., Any]:
+        return self._dual.__wrapped__
+
+    @property
+    def __name__(self) -> str:
+        return "sync"
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        return self._dual.__wrapped__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        signature = inspect.signature(self._dual.__wrapped__)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        dual = self._dual
+        obj = self.__self__
+        coro = None
+        try:
+            coro = dual.__wrapped__(obj, *args, **kwargs)
+            return explicit_sync(dual, obj, coro) if dual._smart else block(dual, coro)
+        except BaseException as exc:
+            raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
+
+
+class GenericAio:
+    # `.aio` of a method not yet specialised: the method's signature and doc,
+    # and a coroutine function to `inspect` on 3.12+ (the marker), as the
+    # generated `.aio` is; not on 3.11, where the generated one cannot be
+    # either (3.11 reads only code flags), so that the answer does not change
+    # once the method is specialised.
+
+    __doc__ = _DOC
+    __slots__ = ("__qualname__", "__self__", "_dual")
+    if TYPE_CHECKING:
+        __qualname__: str
+    _is_coroutine_marker = _COROUTINE_MARK
+
+    def __init__(self, dual: DualFunction, obj: object) -> None:
+        self._dual = dual
+        self.__self__ = obj
+        self.__qualname__ = f"{dual.__qualname__}.aio"
+
+    def _target(self) -> Callable[..., Any]:
+        return self._dual.__wrapped__
+
+    __signature__ = GenericSync.__signature__
+    __wrapped__ = GenericSync.__wrapped__
+
+    @property
+    def __name__(self) -> str:
+        return "aio"
+
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+        dual = self._dual
+        obj = self.__self__
+        if dual._smart:
+            return explicit_aio(dual, obj, dual.__wrapped__(obj, *args, **kwargs))
+        return dual.__wrapped__(obj, *args, **kwargs)
 
 
 def _forwarded(attributes: dict[str, Any]) -> dict[str, property]:

@@ -358,10 +358,51 @@ async def test_a_method_used_once_from_async_code() -> None:
     cls = _fresh()
     obj = cls()
     assert await obj.get("ab") == 2
-    # `.sync`/`.aio` have the exact signature from their first read.
-    assert str(inspect.signature(obj.get.aio)) == "(key: 'str', default: 'int' = 0) -> 'int'"
+    # `.sync`/`.aio` have the exact signature and doc from their first read,
+    # before anything is compiled, and say what the specialised ones say.
+    from smartasync._dual import GenericAio, GenericSync
+
+    aio, sync = obj.get.aio, obj.get.sync
+    assert type(aio) is GenericAio and type(sync) is GenericSync
+    for face in (aio, sync):
+        assert str(inspect.signature(face)) == "(key: 'str', default: 'int' = 0) -> 'int'"
+        assert face.__doc__ == "Look `key` up."
+    assert aio.__qualname__.endswith("Fresh.get.aio") and sync.__name__ == "sync"
+    assert not inspect.iscoroutinefunction(sync)
+    specialised_aio = _specialised(obj).get.aio
+    assert inspect.iscoroutinefunction(aio) == inspect.iscoroutinefunction(specialised_aio)
     assert await obj.get.aio("abcd") == 4
+    with pytest.raises(TypeError, match=r"Fresh\.get(\.aio)?\(\) missing 1 required positional"):
+        await obj.get.aio()
+    # A sync helper inside the test: .sync runs it on the sync loop.
+    assert await asyncio.to_thread(lambda: sync("abc", 2)) == 5
     assert isinstance(await cls.make(), cls)
+
+
+def _specialised(obj: Any) -> Any:
+    from smartasync._dual import SPECIALISE_AT
+
+    for _ in range(SPECIALISE_AT):
+        obj.get.aio("x").close()
+    return obj
+
+
+def test_the_first_sync_and_aio_run_without_generated_code() -> None:
+    import inspect
+
+    from smartasync._dual import GenericSync
+
+    cls = _fresh()
+    obj = cls()
+    sync = obj.get.sync
+    assert type(sync) is GenericSync
+    assert sync("ab", 1) == 3
+    coro = obj.get.aio("abc")
+    assert inspect.iscoroutine(coro)
+    coro.close()
+    assert cls.make.sync() is not None
+    with pytest.raises(TypeError, match=r"Fresh\.get\(\) missing 1 required positional"):
+        sync()
 
 
 def test_a_method_is_specialised_after_a_few_uses_with_the_same_behaviour() -> None:
