@@ -237,18 +237,14 @@ class DualFunction(_Introspection):
         return __get__
 
     # -- until specialised ----------------------------------------------------
-    # The first uses go through generic code: compiling the exact-signature
-    # functions costs ~100 us a method, more than a method called once or
-    # twice (a CLI command, a test) ever gains from them.  A method read or
-    # called SPECIALISE_AT times is specialised; `.sync`/`.aio` specialise at
-    # once (their signatures must be exact from the first read).
+    # The first calls go through generic code (GenericBound, GenericSync,
+    # GenericAio: the same objects to every tool): compiling the
+    # exact-signature functions costs ~100 us a method, more than a method
+    # called once or twice (a CLI command, a test) ever gains from them.  The
+    # SPECIALISE_AT-th call specialises the method (and turns the bound object
+    # it was made on into the generated type, for a kept callback).
     def __get__(self, obj: object, owner: type | None = None) -> Any:
-        uses = self._uses + 1
-        if uses < SPECIALISE_AT:
-            self._uses = uses
-            return self._bind_generic(obj, owner)
-        self._specialize()
-        return self.__get__(obj, owner)
+        return self._bind_generic(obj, owner)
 
     def _bind_generic(self, obj: object, owner: type | None) -> Any:
         return self if obj is None else GenericBound(self, obj)
@@ -256,10 +252,7 @@ class DualFunction(_Introspection):
     # `self` positional-only: a keyword argument named `self` (a function
     # taking **kwargs) must reach the wrapped function, not collide here.
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        uses = self._uses + 1
-        if uses < SPECIALISE_AT:
-            self._uses = uses
-        else:
+        if _used(self):
             self._specialize()
         source = args[0] if self._smart and args else None
         return _generic_call(self, source, sys._getframe(1), self.__wrapped__, args, kwargs)
@@ -307,7 +300,10 @@ class DualBound(_Introspection):
 
     # __qualname__ is a slot because type.__new__ reserves the name for the
     # class's own qualname: no class-level property can serve instances.
-    __slots__ = ("__qualname__", "__self__")
+    # `_dual` is a slot for GenericBound (the first uses); a generated type
+    # shadows it with a class attribute, and the two share one layout, so a
+    # GenericBound can become its method's generated type in place.
+    __slots__ = ("__qualname__", "__self__", "_dual")
     if TYPE_CHECKING:
         __self__: Any
         __qualname__: str
@@ -389,7 +385,8 @@ class DualBound(_Introspection):
         return (getattr, (self.__self__, self._dual.__name__))
 
 
-# Uses of a dual function before it is specialised (see DualFunction.__get__).
+# Calls of a dual function through generic code before it is specialised
+# (see DualFunction.__get__).
 SPECIALISE_AT: Final = 4
 
 
@@ -418,9 +415,7 @@ class GenericBound(DualBound):
     # instances' __doc__ is their function's, the property below.)
 
     __doc__ = _DOC
-    __slots__ = ("_dual",)
-    if TYPE_CHECKING:
-        _dual: Any
+    __slots__ = ()
 
     def __new__(cls, func: DualFunction, obj: object) -> GenericBound:
         bound = _new(cls)
@@ -432,6 +427,12 @@ class GenericBound(DualBound):
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         dual = self._dual
         source = self.__self__
+        if _used(dual):
+            # Kept and called again and again (a stored callback, `f = obj.m`
+            # before a loop): this object becomes the generated type for its
+            # next calls (same layout); this call stays generic, since calling
+            # through would put a frame between the caller and the rule.
+            _set_class(self, type(_specialised(dual, source)))
         return _generic_call(
             dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
         )
@@ -453,6 +454,24 @@ class GenericBound(DualBound):
             raise AttributeError(
                 f"{type(self._dual).__name__!r} object has no attribute {name!r}"
             ) from None
+
+
+def _used(dual: DualFunction) -> bool:
+    """Count one call made through generic code; True once it is time to
+    specialise (SPECIALISE_AT calls)."""
+    uses = dual._uses = dual._uses + 1
+    return uses >= SPECIALISE_AT
+
+
+_set_class: Final = object.__dict__["__class__"].__set__  # past DualBound's __class__ property
+
+
+def _specialised(dual: DualFunction, source: object) -> DualBound:
+    """A specialised bound object for `source` (specialising `dual` first)."""
+    dual._specialize()
+    if isinstance(dual, DualClassMethod):
+        return dual.__get__(None, source)  # type: ignore[arg-type,no-any-return]
+    return dual.__get__(source, type(source))  # type: ignore[no-any-return]
 
 
 def _marked() -> None: ...
@@ -501,6 +520,8 @@ class GenericSync:
         obj = self.__self__
         coro = None
         try:
+            if _used(dual):
+                dual._specialize()  # for the next reads of `obj.m.sync`
             coro = dual.__wrapped__(obj, *args, **kwargs)
             return explicit_sync(dual, obj, coro) if dual._smart else block(dual, coro)
         except BaseException as exc:
@@ -538,6 +559,8 @@ class GenericAio:
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         dual = self._dual
         obj = self.__self__
+        if _used(dual):
+            dual._specialize()  # for the next reads of `obj.m.aio`
         if dual._smart:
             return explicit_aio(dual, obj, dual.__wrapped__(obj, *args, **kwargs))
         return dual.__wrapped__(obj, *args, **kwargs)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Instructions per call of each case in cases.py, counted by callgrind
+# (repeatable on a noisy machine, unlike timings; about +-5% between runs).
+#   benchmarks/callgrind/count.sh [PYTHON] [CASE ...]
+# PYTHONPATH=DIR picks another copy of smartasync (e.g. a git worktree of an
+# older commit) for a before/after comparison.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+python="${1:-python3}"
+shift || true
+cases=("$@")
+if [ ${#cases[@]} -eq 0 ]; then
+  cases=(sync_main sync_worker sync_suspending floor floor_suspending await gather_genexpr gather_genexpr_raw decorate plain_class)
+fi
+count() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$python" "$here/cases.py" "$1" "$2" 2>&1 \
+    | grep -o "Collected : [0-9]*" | grep -o "[0-9]*"
+}
+for case in "${cases[@]}"; do
+  a=$(count 1000 "$case")
+  b=$(count 2000 "$case")
+  echo "$case: $(( (b - a) / 1000 )) instructions per call"
+done
