@@ -589,35 +589,59 @@ def _run_here(
     to completion behind the caller's back, or a half-made loop."""
     ctx = _copy_context()
     try:
-        run_on = loop or _state.loop or _first_sync_loop()
-        main = _main(coro, run_on)
-        try:
-            task = _eager.start(run_on, main, ctx)
-        except RuntimeError as error:
-            if loop is not None:
-                main.close()
-                raise
-            task = _retry_on_a_new_loop(run_on, main, coro, ctx, error)
-        if saved is not None:
-            st = _sigint.state
-            st.target = task
-            if st.hits:  # pressed before there was anything to cancel
-                request_cancel(task)
-        _drive(task.get_loop(), task)
-        if loop is None and _state.pending:
-            _serve_ready(task.get_loop())
+        cancelled, value, error = _task_here(coro, loop, saved, ctx)
     finally:
         if token is not None:  # given back while Ctrl-C is still deferred
             _give_back(token)
         hits = _sigint.restore(saved) if saved is not None else 0
         flow_back(ctx)
     if hits:
-        if task.cancelled():
+        if cancelled:
             close_unstarted(coro)
-        else:
-            task.exception()  # retrieved: the interrupt wins over the outcome
-        raise KeyboardInterrupt
-    return task.result()
+        raise KeyboardInterrupt  # the interrupt wins over the outcome
+    if error is not None:
+        raise error
+    return value  # type: ignore[no-any-return]
+
+
+def _task_here(
+    coro: Coroutine[Any, Any, Any],
+    loop: asyncio.AbstractEventLoop | None,
+    saved: _sigint.Saved | None,
+    ctx: contextvars.Context,
+) -> tuple[bool, Any, BaseException | None]:
+    """`_run_here`'s task, run; its outcome as (cancelled, value, exception),
+    the exception retrieved.  The task is released when this returns, while
+    Ctrl-C is still deferred: freeing it runs asyncio's WeakSet callback,
+    Python code in which a KeyboardInterrupt raised by the restored handler
+    would be printed and lost ("Exception ignored in WeakSet._remove", seen
+    once in the CI sweep on 3.13)."""
+    run_on = loop or _state.loop or _first_sync_loop()
+    main = _main(coro, run_on)
+    try:
+        task = _eager.start(run_on, main, ctx)
+    except RuntimeError as error:
+        if loop is not None:
+            main.close()
+            raise
+        task = _retry_on_a_new_loop(run_on, main, coro, ctx, error)
+    st = _sigint.state
+    if saved is not None:
+        st.target = task
+        if st.hits:  # pressed before there was anything to cancel
+            request_cancel(task)
+    _drive(task.get_loop(), task)
+    if loop is None and _state.pending:
+        _serve_ready(task.get_loop())
+    if saved is not None:
+        st.target = None  # (it is done: nothing left to cancel) and not kept alive here
+    if task.cancelled():
+        try:
+            task.result()
+        except asyncio.CancelledError as cancel:  # raised by the coroutine, or cancelled by Ctrl-C
+            return True, None, cancel
+    failure = task.exception()
+    return False, None if failure is not None else task.result(), failure
 
 
 def request_cancel(target: asyncio.Task[Any] | Job) -> None:
