@@ -18,7 +18,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from functools import cached_property
-from types import CoroutineType, FrameType
+from types import FrameType
 from typing import Any, Final
 
 from ._detect import caller_is_async
@@ -69,16 +69,15 @@ class DualProperty(property):
         # `.getter()` may give a sync getter: then this is a plain property.
         kind = kind_of(fget)
         self._dual = None if fget is None or kind is None else DualFunction(fget, kind, None, True)
+        self._aio = None if self._dual is None else _aio_spelling(self._dual)
 
     def __get__(self, obj: Any, owner: type | None = None, /) -> Any:
         dual = self._dual
         if obj is None or dual is None:
             return super().__get__(obj, owner)
-        frame = sys._getframe(1)
-        result = dispatch(dual, obj, frame, dual.__wrapped__(obj), _aio_spelling(dual))
-        if result.__class__ is CoroutineType:  # the awaitable: nothing to check
-            return result
-        return _checked(result, frame, dual, obj)
+        # dispatch gives a `sync`-mode value to an awaiting reader with the
+        # message naming `self._aio` (see _modes.sync_result).
+        return dispatch(dual, obj, sys._getframe(1), dual.__wrapped__(obj), self._aio)
 
     def sync(self, obj: Any) -> Any:
         """Read the property on `obj` to completion: its value.
@@ -126,6 +125,7 @@ class DualCachedProperty:
         self.__doc__ = original.__doc__
         self.__module__ = original.__module__
         self._dual = DualFunction(original.func, COROUTINE, None, True)
+        self._aio = _aio_spelling(self._dual)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.attrname = name
@@ -142,11 +142,9 @@ class DualCachedProperty:
             mode = resolve_mode(dual, obj)
             if mode is ASYNC or (mode is AUTO and caller_is_async(frame)):
                 return _ready(value)
-        else:
-            value = dispatch(dual, obj, frame, self._fill(obj, cache), _aio_spelling(dual))
-            if value.__class__ is CoroutineType:
-                return value
-        return _checked(value, frame, dual, obj)
+            return _checked(value, frame, dual, obj)
+        # (a `sync`-mode value for an awaiting reader: dispatch says so)
+        return dispatch(dual, obj, frame, self._fill(obj, cache), self._aio)
 
     # A data descriptor, so that a cached value in the instance's __dict__
     # does not shadow it: async readers must still get an awaitable.
