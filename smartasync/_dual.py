@@ -484,36 +484,43 @@ _COROUTINE_MARK: Final = getattr(
 )
 
 
-class GenericSync:
-    # `.sync` of a method not yet specialised: its exact signature and doc to
-    # `inspect`, generic call code (what the generated `sync` does).
+class _GenericFace:
+    # What `.sync` and `.aio` of a method not yet specialised show to
+    # `inspect`: the method's signature (a bound method's: the receiver
+    # dropped, as DualBound's), doc, names and `__wrapped__`.
 
     __doc__ = _DOC
     # __qualname__ a slot, as in DualBound: type.__new__ claims the name.
     __slots__ = ("__qualname__", "__self__", "_dual")
     if TYPE_CHECKING:
         __qualname__: str
+    _face: str  # "sync" or "aio"
 
     def __init__(self, dual: DualFunction, obj: object) -> None:
         self._dual = dual
         self.__self__ = obj
-        self.__qualname__ = f"{dual.__qualname__}.{self.__name__}"
+        self.__qualname__ = f"{dual.__qualname__}.{self._face}"
 
     def _target(self) -> Callable[..., Any]:
         return self._dual.__wrapped__
 
     @property
     def __name__(self) -> str:
-        return "sync"
+        return self._face
 
     @property
     def __wrapped__(self) -> Callable[..., Any]:
         return self._dual.__wrapped__
 
-    @property
-    def __signature__(self) -> inspect.Signature:
-        signature = inspect.signature(self._dual.__wrapped__)
-        return signature.replace(parameters=list(signature.parameters.values())[1:])
+    __signature__ = DualBound.__signature__
+
+
+class GenericSync(_GenericFace):
+    # `.sync`: generic call code, what the generated `sync` does.
+
+    __doc__ = _DOC  # (a class statement sets __doc__, hiding the base's property)
+    __slots__ = ()
+    _face = "sync"
 
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         dual = self._dual
@@ -528,33 +535,16 @@ class GenericSync:
             raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
 
 
-class GenericAio:
-    # `.aio` of a method not yet specialised: the method's signature and doc,
-    # and a coroutine function to `inspect` on 3.12+ (the marker), as the
+class GenericAio(_GenericFace):
+    # `.aio`: a coroutine function to `inspect` on 3.12+ (the marker), as the
     # generated `.aio` is; not on 3.11, where the generated one cannot be
     # either (3.11 reads only code flags), so that the answer does not change
     # once the method is specialised.
 
     __doc__ = _DOC
-    __slots__ = ("__qualname__", "__self__", "_dual")
-    if TYPE_CHECKING:
-        __qualname__: str
+    __slots__ = ()
+    _face = "aio"
     _is_coroutine_marker = _COROUTINE_MARK
-
-    def __init__(self, dual: DualFunction, obj: object) -> None:
-        self._dual = dual
-        self.__self__ = obj
-        self.__qualname__ = f"{dual.__qualname__}.aio"
-
-    def _target(self) -> Callable[..., Any]:
-        return self._dual.__wrapped__
-
-    __signature__ = GenericSync.__signature__
-    __wrapped__ = GenericSync.__wrapped__
-
-    @property
-    def __name__(self) -> str:
-        return "aio"
 
     def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         dual = self._dual
