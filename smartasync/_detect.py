@@ -57,16 +57,17 @@ def caller_is_async(frame: FrameType) -> bool:
         return True
     if code.co_name in _COMPREHENSION_NAMES:
         parent = _lexical_parent(frame, code)
+        answer: bool | None
         if parent is not None:
-            lexical = any(const is code for const in parent.f_code.co_consts)
-            answer = caller_is_async(parent) if lexical else None
-            if answer is None:  # escaped its parent: find the parent by name
-                answer = _escaped_parent_is_async(frame, code)
+            answer = caller_is_async(parent)
+        else:  # escaped its parent: find the parent by name
+            answer = _escaped_parent_is_async(frame, code)
             if answer is None:  # not found: the consumer decides
-                return caller_is_async(parent)
-            if answer and len(async_comprehensions) < _MAX_REMEMBERED:
-                async_comprehensions[id(code)] = code
-            return answer
+                consumer = frame.f_back
+                return consumer is not None and caller_is_async(consumer)
+        if answer and len(async_comprehensions) < _MAX_REMEMBERED:
+            async_comprehensions[id(code)] = code
+        return answer
     return _is_async_scheduler(frame, code)
 
 
@@ -89,21 +90,20 @@ NOT_PLAIN_SYNC: Final = _COMPREHENSION_NAMES | frozenset(
 
 
 def _lexical_parent(frame: FrameType, code: CodeType) -> FrameType | None:
-    """The frame of the function a comprehension is written in.
+    """The frame of the function a comprehension is written in, or None if
+    it has returned (the generator escaped it).
 
     A list comprehension's frame (3.11) is always called by its parent.  A
     generator expression runs wherever it is consumed, e.g. inside a sync helper
     it was passed to; the parent is the frame whose code holds this code object
-    among its constants.  If the parent has already returned (the generator
-    escaped it), fall back to whoever is consuming it.
+    among its constants.
     """
-    back = frame.f_back
-    candidate = back
+    candidate = frame.f_back
     while candidate is not None:
         if any(const is code for const in candidate.f_code.co_consts):
             return candidate
         candidate = candidate.f_back
-    return back
+    return None
 
 
 def _escaped_parent_is_async(frame: FrameType, code: CodeType) -> bool | None:
