@@ -51,6 +51,12 @@ _T = TypeVar("_T")
 
 _get_ident = threading.get_ident
 _copy_context = contextvars.copy_context
+_usable = _eager.usable
+_Task = _eager.Task
+_EAGER: Final = _eager.EAGER
+_get_asyncgen_hooks = _eager.get_asyncgen_hooks
+_set_asyncgen_hooks = _eager.set_asyncgen_hooks
+_set_running_loop = _eager.set_running_loop
 _MISSING: Any = object()
 
 # Called once, in the waiting thread, when a job has kept its caller's loop
@@ -220,6 +226,7 @@ class _State:
         "driver_signalled",
         "driver_thread",
         "driver_wake",
+        "hooks",
         "loop",
         "pending",
         "progress",
@@ -229,6 +236,7 @@ class _State:
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.hooks: tuple[Any, Any] | None = None  # see _new_sync_loop
         # Held by whoever drives the loop.  Taken with a non-blocking acquire
         # by an uncontended caller (the leader), and passed on without being
         # released to a promoted caller or the driver thread.
@@ -274,8 +282,7 @@ def run_sync(
     false when the calling thread runs a loop of its own (it may not run ours
     inside it); it then waits, and `warn_hang` runs if it waits longer than
     `after` seconds (see `wait`)."""
-    state = _state
-    token = state.token
+    token = _state.token
     if _get_ident() == _sigint.main_ident:
         # Ctrl-C is deferred (see _sigint) *before* the token is taken: a
         # KeyboardInterrupt landing just after the acquire, before anything
@@ -283,34 +290,12 @@ def run_sync(
         # call (seen on 3.13, where more instructions check for signals).
         saved = _sigint.install_main()
         if can_drive and token.acquire(False):
-            return _run_here(coro, None, saved, token)
+            return _lead(coro, None, saved, token)
         return _follow(coro, can_drive, warn_hang, after, saved)
-    lead = False
-    # Worker threads get no signals: `lead` right after the token is taken
-    # and the `finally` giving it back cover every exception there.
-    try:
-        if can_drive and token.acquire(False):
-            lead = True
-            loop = state.loop or _first_sync_loop()
-            # This is the hot path of every uncontended sync call outside the
-            # main thread: kept flat on purpose (each Python call is ~0.05 us).
-            ctx = _copy_context()
-            main = _main(coro, loop)
-            try:
-                task = _eager.start(loop, main, ctx)
-            except RuntimeError as error:
-                task = _retry_on_a_new_loop(loop, main, coro, ctx, error)
-                loop = task.get_loop()
-            try:
-                _drive(loop, task)
-                if state.pending:
-                    _serve_ready(loop)
-                return task.result()
-            finally:
-                flow_back(ctx)
-    finally:
-        if lead:
-            _give_back(token)
+    # Worker threads get no signals: nothing can come between the acquire and
+    # `_lead`'s `try`, which gives the token back.
+    if can_drive and token.acquire(False):
+        return _lead(coro, None, None, token)
     return _follow(coro, can_drive, warn_hang, after, None)
 
 
@@ -422,29 +407,14 @@ def _first_sync_loop() -> asyncio.AbstractEventLoop:
         return _state.loop or _new_sync_loop()
 
 
-def _retry_on_a_new_loop(
-    loop: asyncio.AbstractEventLoop,
-    main: Coroutine[Any, Any, _R],
-    coro: Coroutine[Any, Any, _R],
-    ctx: contextvars.Context,
-    error: RuntimeError,
-) -> asyncio.Task[_R]:
-    """`create_task` refused the leader's task.  A loop that user code closed
-    (it kept `get_running_loop()` and closed it later) is replaced here, where
-    asyncio says so, rather than checked on every call (rule 10)."""
-    main.close()
-    if not loop.is_closed():
-        raise error
-    with _lock:
-        if _state.loop is loop:
-            _new_sync_loop()
-        loop = _state.loop  # type: ignore[assignment]
-    return loop.create_task(_main(coro, loop), context=ctx)
-
-
 def _new_sync_loop() -> asyncio.AbstractEventLoop:
     """Make the sync loop (under `_lock`)."""
-    loop = _state.loop = _loops.new_loop()
+    loop = _loops.new_loop()
+    # Read on every call: whether its class lets `_lead` drive it inline, and
+    # if so its async-generator hooks (each attribute read makes a new bound
+    # method: reading them once saves ~0.15 us a call).
+    _state.hooks = _eager.hooks(loop) if _eager.fits(type(loop)) else None
+    _state.loop = loop
     return loop
 
 
@@ -573,28 +543,110 @@ async def _main(coro: Coroutine[Any, Any, _R], loop: asyncio.AbstractEventLoop) 
 def run_stopped_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _R]) -> _R:
     """Run `coro` on a loop of the user's that nobody runs now, in this
     thread (a blocking call on an object whose home loop is idle)."""
-    return _run_here(coro, loop, take_ctrl_c())
+    return _lead(coro, loop, take_ctrl_c(), None)
 
 
-def _run_here(
+def _lead(
     coro: Coroutine[Any, Any, _R],
     loop: asyncio.AbstractEventLoop | None,
     saved: _sigint.Saved | None,
-    token: threading.Lock | None = None,
+    token: threading.Lock | None,
 ) -> _R:
     """Run `coro` on `loop` (None: the sync loop, as its leader, holding
-    `token`) in this thread.  In the main thread Ctrl-C was taken over (`saved`) *before* the
-    task (or the first loop) exists: no instant is left where
-    KeyboardInterrupt could strand a task that the next driver would then run
-    to completion behind the caller's back, or a half-made loop."""
+    `token`) in this thread, and return its result or raise its exception.
+
+    This is the whole of an uncontended sync call, kept in one function on
+    purpose: each Python call on this path costs about 0.05 us against ~2 us
+    for the call.  Where the loop allows it (`_eager.usable`) the task is run
+    without `run_forever`: see `_eager` for why that is exact.
+
+    In the main thread Ctrl-C was taken over (`saved`) *before* the task (or
+    the first loop) exists: no instant is left where KeyboardInterrupt could
+    strand a task that the next driver would then run to completion behind
+    the caller's back, or a half-made loop.  The task is released before
+    Ctrl-C is given back: freeing it may run asyncio's WeakSet callback,
+    Python code in which a KeyboardInterrupt raised by the restored handler
+    would be printed and lost ("Exception ignored in WeakSet._remove", seen
+    once in the CI sweep on 3.13)."""
     ctx = _copy_context()
+    st = _sigint.state
+    task: Any = None
+    cancelled = False
+    value: Any = None
+    error: BaseException | None = None
     try:
-        cancelled, value, error = _task_here(coro, loop, saved, ctx)
+        if loop is None:
+            state = _state
+            loop = state.loop or _first_sync_loop()
+            # (`hooks` is None unless its class fits: then the attributes exist.)
+            ours: Any = state.hooks
+            run: Any = loop
+            inline = ours is not None and not (
+                run._debug or run._closed or run._task_factory is not None
+            )
+        else:
+            inline = _usable(loop)
+            ours = _eager.hooks(loop) if inline else None
+        if inline:
+            run = loop
+            hooks = _get_asyncgen_hooks()
+            try:  # (set inside the `try`, as run_forever sets them: undone whatever lands)
+                run._thread_id = _get_ident()
+                _set_asyncgen_hooks(*ours)
+                _set_running_loop(run)
+                task = _Task.__new__(_Task)  # ours even if the first step raises
+                if _EAGER:
+                    task.__init__(coro, loop=run, context=ctx, eager_start=True)
+                else:
+                    task.__init__(coro, loop=run, context=ctx)
+                if not task.done():
+                    if saved is not None:
+                        st.target = task
+                        if st.hits:  # pressed before there was anything to cancel
+                            request_cancel(task)
+                    while not task.done():
+                        run._run_once()
+                        run._stopping = False
+                    st.target = None  # not kept alive past the restore
+            finally:
+                run._stopping = False
+                run._thread_id = None
+                _set_running_loop(None)
+                _set_asyncgen_hooks(*hooks)
+        else:
+            task = _task_on(coro, loop, token is not None, ctx)
+            loop = task.get_loop()
+            if saved is not None:
+                st.target = task
+                if st.hits:
+                    request_cancel(task)
+            while not task.done():
+                loop.run_forever()
+            st.target = None
+        if token is not None and _state.pending:
+            _serve_ready(task.get_loop())
+        try:
+            value = task.result()
+        except asyncio.CancelledError as cancel:  # raised by the coroutine, or Ctrl-C's
+            cancelled, error = True, cancel
+        except BaseException as failure:
+            error = failure
+        task = None
+    except BaseException:
+        # The loop run ended with an exception: a KeyboardInterrupt or
+        # SystemExit raised inside the coroutine (the task is then done), or
+        # one raised elsewhere (the second Ctrl-C does not wait for cleanup).
+        if task is not None and (task.done() or not hard_interrupt()):
+            _abort(task.get_loop(), task)
+        raise
     finally:
         if token is not None:  # given back while Ctrl-C is still deferred
-            _give_back(token)
+            token.release()
+            if _state.pending and token.acquire(False):
+                _hand_off()  # see _give_back
         hits = _sigint.restore(saved) if saved is not None else 0
-        flow_back(ctx)
+        if ctx != _copy_context():
+            flow_back(ctx)
     if hits:
         if cancelled:
             close_unstarted(coro)
@@ -604,44 +656,28 @@ def _run_here(
     return value  # type: ignore[no-any-return]
 
 
-def _task_here(
-    coro: Coroutine[Any, Any, Any],
-    loop: asyncio.AbstractEventLoop | None,
-    saved: _sigint.Saved | None,
+def _task_on(
+    coro: Coroutine[Any, Any, _R],
+    loop: asyncio.AbstractEventLoop,
+    sync_loop: bool,
     ctx: contextvars.Context,
-) -> tuple[bool, Any, BaseException | None]:
-    """`_run_here`'s task, run; its outcome as (cancelled, value, exception),
-    the exception retrieved.  The task is released when this returns, while
-    Ctrl-C is still deferred: freeing it runs asyncio's WeakSet callback,
-    Python code in which a KeyboardInterrupt raised by the restored handler
-    would be printed and lost ("Exception ignored in WeakSet._remove", seen
-    once in the CI sweep on 3.13)."""
-    run_on = loop or _state.loop or _first_sync_loop()
-    main = _main(coro, run_on)
+) -> asyncio.Task[_R]:
+    """The ordinary path's task (a loop `_eager` does not drive): `coro`
+    wrapped so that the loop stops when it ends.  A sync loop that user code
+    closed (it kept `get_running_loop()` and closed it later) is replaced
+    here, where asyncio says so, rather than checked on every call (rule 10)."""
+    main = _main(coro, loop)
     try:
-        task = _eager.start(run_on, main, ctx)
-    except RuntimeError as error:
-        if loop is not None:
-            main.close()
+        return loop.create_task(main, context=ctx)
+    except RuntimeError:
+        main.close()
+        if not sync_loop or not loop.is_closed():
             raise
-        task = _retry_on_a_new_loop(run_on, main, coro, ctx, error)
-    st = _sigint.state
-    if saved is not None:
-        st.target = task
-        if st.hits:  # pressed before there was anything to cancel
-            request_cancel(task)
-    _drive(task.get_loop(), task)
-    if loop is None and _state.pending:
-        _serve_ready(task.get_loop())
-    if saved is not None:
-        st.target = None  # (it is done: nothing left to cancel) and not kept alive here
-    if task.cancelled():
-        try:
-            task.result()
-        except asyncio.CancelledError as cancel:  # raised by the coroutine, or cancelled by Ctrl-C
-            return True, None, cancel
-    failure = task.exception()
-    return False, None if failure is not None else task.result(), failure
+    with _lock:
+        if _state.loop is loop:
+            _new_sync_loop()
+        loop = _state.loop  # type: ignore[assignment]
+    return _task_on(coro, loop, True, ctx)
 
 
 def request_cancel(target: asyncio.Task[Any] | Job) -> None:
@@ -663,34 +699,33 @@ def _cancel_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> No
     # (always, once its first step ran eagerly) stops the loop itself, and a
     # second stop() would be left queued for whoever runs the loop next
     # (seen at exit: "Event loop stopped before Future completed").
+    # A task driven inline (see _eager) needs no stop at all.
     coro: Any = task.get_coro()
-    if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:
+    if (
+        _is_main(task)
+        and coro.cr_frame is not None
+        and not coro.cr_running
+        and not coro.cr_suspended
+    ):
         task.add_done_callback(lambda _: loop.stop())
 
 
-def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-    try:
-        # `while`, not one run_forever(): a stop() consumed elsewhere (a nested
-        # run from a finaliser, or user code calling loop.stop()) must neither
-        # end the call early nor leave it waiting.
-        while not task.done():
-            loop.run_forever()
-    except BaseException:
-        if not hard_interrupt():  # the second Ctrl-C does not wait for cleanup
-            _abort(loop, task)
-        raise
-
-
 def _abort(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-    """The loop run ended with an exception: a KeyboardInterrupt or SystemExit
-    raised inside the coroutine (the task is then done), or one raised
-    elsewhere.  Make sure no task is left pending for the next driver."""
+    """A loop run ended with an exception: make sure no task is left pending
+    for the next driver, and that its exception is retrieved."""
     if not task.done():
         task.cancel()
+        if not _is_main(task):  # run inline (see _eager): nothing stops the loop
+            task.add_done_callback(lambda _: loop.stop())
         while not task.done():  # the coroutine's cleanup runs here
             loop.run_forever()
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" later
+
+
+def _is_main(task: asyncio.Task[Any]) -> bool:
+    """Is `task` the ordinary path's, whose coroutine stops the loop (`_main`)?"""
+    return getattr(task.get_coro(), "cr_code", None) is _main.__code__
 
 
 def close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:

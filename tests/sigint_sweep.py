@@ -188,8 +188,8 @@ def _child(scenario: str, delay_ms: float | None, warm: bool) -> None:
 
     if os.environ.get(LOOP_DEBUG_ENV) == "0":
         # -X dev turns asyncio's debug mode on, and in debug mode a sync call
-        # starts its task the ordinary way: the eager first step (3.12+) is
-        # swept only with the loops' debug mode off.
+        # runs its task the ordinary way (run_forever): the inline path (see
+        # smartasync._eager) is swept only with the loops' debug mode off.
         def quiet_loop() -> asyncio.AbstractEventLoop:
             loop = asyncio.new_event_loop()
             loop.set_debug(False)
@@ -477,7 +477,7 @@ def _fmt_counts(counts: Counts | None) -> str:
 
 
 # "0": the children's smartasync loops run outside asyncio debug mode, so that
-# sync calls take the eager first step on 3.12+ (see `_child`).
+# sync calls drive their task inline (see `_child`).
 LOOP_DEBUG_ENV: Final = "SMARTASYNC_SWEEP_LOOP_DEBUG"
 
 
@@ -795,7 +795,7 @@ def _main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--no-loop-debug",
         action="store_true",
-        help="smartasync's loops outside asyncio debug mode (sweeps the eager first step, 3.12+)",
+        help="smartasync's loops outside asyncio debug mode (sweeps the inline path)",
     )
     args = parser.parse_args(argv)
     if args.child:

@@ -1,11 +1,13 @@
-"""A sync call's first step runs at once, inside a real Task (Python 3.12+,
-see `_eager`), and asyncio's promises inside a task hold all the same.
+"""A sync call runs its task without `run_forever` (see `_eager`): its
+first step at once, inside a real Task (Python 3.12+), then one loop
+iteration at a time while it is suspended; asyncio's promises inside a task
+hold all the same.
 
-Each behaviour is checked from sync code (the eager path: main thread and a
+Each behaviour is checked from sync code (the inline path: main thread and a
 worker thread) and from async code (a sync helper called inside a running
-loop, which goes to the sync loop's driver thread: the ordinary path).  On
-3.11 the same tests run on the ordinary path, so they pin the semantics the
-eager path must keep.
+loop, which goes to the sync loop's driver thread: the ordinary path, with
+`run_forever`), so the ordinary path pins the semantics the inline one must
+keep.
 """
 
 from __future__ import annotations
@@ -80,6 +82,37 @@ class Probe(SmartAsync):
         gen = numbers()
         self.kept.append(gen)
         return await gen.__anext__()
+
+    async def echo_over_tcp(self, payload: bytes) -> bytes:
+        """A real server on 127.0.0.1 and a client talking to it: the call
+        waits for I/O (select with no timeout) and for a timer."""
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            data = await reader.readline()
+            await asyncio.sleep(0.01)
+            writer.write(data.upper())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(payload + b"\n")
+            await writer.drain()
+            answer = await reader.readline()
+            writer.close()
+            await writer.wait_closed()
+        return answer.strip()
+
+    async def stop_the_loop(self) -> str:
+        """User code stopping the running loop mid-call: the call goes on to
+        its end (a stop neither ends it early nor leaks into the next one)."""
+        asyncio.get_running_loop().stop()
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(asyncio.get_running_loop().stop)
+        await asyncio.sleep(0.005)
+        return "finished"
 
     async def cancel_self(self) -> str:
         task = asyncio.current_task()
@@ -203,6 +236,40 @@ async def test_a_background_task_of_a_sync_helper_runs_in_async_code() -> None:
     assert probe.background_ran
 
 
+def test_real_io_and_timers_in_sync_code() -> None:
+    probe = Probe()
+    assert probe.echo_over_tcp(b"ping") == b"PING"
+    assert _in_worker(lambda: probe.echo_over_tcp(b"pong")) == b"PONG"
+
+
+@pytest.mark.asyncio
+async def test_real_io_and_timers_in_async_code() -> None:
+    probe = Probe()
+    assert await probe.echo_over_tcp(b"ping") == b"PING"
+
+    def helper() -> bytes:
+        return probe.echo_over_tcp(b"pong")
+
+    assert helper() == b"PONG"
+
+
+def test_a_stop_from_user_code_does_not_end_a_sync_call() -> None:
+    probe = Probe()
+    assert probe.stop_the_loop() == "finished"
+    assert _in_worker(probe.stop_the_loop) == "finished"
+    assert probe.suspend() == 2  # and the next call is not cut short
+
+
+@pytest.mark.asyncio
+async def test_a_stop_from_user_code_in_async_code() -> None:
+    probe = Probe()
+
+    def helper() -> tuple[str, int]:
+        return probe.stop_the_loop(), probe.suspend()
+
+    assert helper() == ("finished", 2)
+
+
 def test_cancelling_the_current_task_in_the_first_step() -> None:
     probe = Probe()
     assert probe.cancel_self() == "cancelled at the next await"
@@ -272,13 +339,16 @@ def test_system_exit_in_the_first_step_leaves_nothing_behind(dev: bool) -> None:
     )
     assert result.returncode == 3, result.stderr
     assert result.stderr == ""  # no "Task exception was never retrieved", no ResourceWarning
-    # Debug mode (-X dev) takes the ordinary path even on 3.12+.
-    expected = 0 if sys.version_info >= (3, 12) and not dev else 1
+    # Debug mode (-X dev) takes the ordinary path.
+    expected = 1 if dev else 0
     assert f"run_forever calls: {expected}" in result.stdout, result.stdout
 
 
-def test_the_loop_is_not_entered_for_a_call_that_does_not_suspend() -> None:
+@pytest.mark.parametrize("suspends", [False, True])
+def test_run_forever_is_not_entered_by_a_sync_call(suspends: bool) -> None:
     script = _SCRIPT.replace("obj.leave()", "")
+    if suspends:
+        script = script.replace("return 5", "await asyncio.sleep(0.001)\n        return 5")
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", script],
         capture_output=True,
@@ -286,5 +356,72 @@ def test_the_loop_is_not_entered_for_a_call_that_does_not_suspend() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    expected = 0 if sys.version_info >= (3, 12) else 1
-    assert f"run_forever calls: {expected}" in result.stdout, result.stdout
+    # On 3.11 the task's first step waits for one iteration of the loop,
+    # which the leader runs itself (see _eager), as it runs every later one.
+    assert "run_forever calls: 0" in result.stdout, result.stdout
+
+
+_EXTENDED_LOOP = textwrap.dedent(
+    """
+    import asyncio, sys
+    import smartasync
+    from smartasync import SmartAsync
+
+    runs = []
+
+    class Extended(asyncio.SelectorEventLoop):
+        def {method}(self, *args):
+            runs.append(1)
+            return super().{method}(*args)
+
+    smartasync.set_loop_factory(Extended)
+
+    class Probe(SmartAsync):
+        async def value(self):
+            await asyncio.sleep(0)
+            return 7
+
+    assert Probe().value() == 7
+    print("extended runs:", len(runs))
+    """
+)
+
+
+@pytest.mark.parametrize("method", ["run_forever", "_run_forever_setup"])
+def test_a_loop_class_that_extends_run_forever_is_run_by_it(method: str) -> None:
+    """A loop class of the user's that extends what run_forever does (3.13
+    split out its setup for such subclasses) is not driven inline: its own
+    code runs, as for any other loop of the user's."""
+    if not hasattr(asyncio.BaseEventLoop, method):
+        pytest.skip(f"asyncio has no BaseEventLoop.{method} on this Python")
+    script = _EXTENDED_LOOP.replace("{method}", method)
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    runs = int(result.stdout.split("extended runs:")[1])
+    assert runs >= 1, result.stdout
+
+
+@pytest.mark.asyncio
+async def test_an_extended_loop_class_from_async_code() -> None:
+    """From async code the sync helper's call goes to the driver thread, which
+    always runs the loop with run_forever: the same extended loop works."""
+    script = _EXTENDED_LOOP.replace("{method}", "run_forever").replace(
+        "assert Probe().value() == 7",
+        "def helper():\n    return Probe().value()\n"
+        "async def main():\n    return helper()\n"
+        "assert asyncio.run(main()) == 7",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-W",
+        "error",
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert int(out.decode().split("extended runs:")[1]) >= 1
