@@ -45,11 +45,25 @@ TWIN_IMPLS: Final = {
 def walk(cls: type, mode: Mode | None = None) -> None:
     """Make `cls` smart.  `mode` is its own class mode; without one it keeps
     the mode of its nearest smart base, or "auto"."""
+    # Decoration time is budgeted (issue 14: 20 methods in <= 20 us over a
+    # plain class), so the common case is kept to what it needs: one pass
+    # over the class body, one over each base that is not smart, and the
+    # protocol methods looked up only in a class that has some.
     own_class_mode = mode or class_mode(cls)
-    setattr_ = type.__setattr__  # past any metaclass __setattr__ (Enum-like guards)
-    setattr_(cls, CLASS_KEY, own_class_mode)
-
+    # Past any metaclass __setattr__ (Enum-like guards).  Without one, the
+    # builtin setattr does the same, ~80 ns faster a method than calling
+    # type's slot wrapper.
+    setattr_: Any = setattr if type(cls).__setattr__ is _TYPE_SETATTR else _TYPE_SETATTR
     own = cls.__dict__
+    static_mode = None if own_class_mode is AUTO else own_class_mode
+    for name, attr in list(own.items()):
+        if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
+            continue
+        new = to_dual(attr, static_mode, True)
+        if new is not None:
+            setattr_(cls, name, new)
+
+    setattr_(cls, CLASS_KEY, own_class_mode)
     if own.get("_is_protocol", False):
         _hide_keys_from_protocols()
     slot = own.get(INSTANCE_KEY)
@@ -60,27 +74,24 @@ def walk(cls: type, mode: Mode | None = None) -> None:
         # The instances' default: read through `obj._smartasync_mode` on the hot path.
         setattr_(cls, INSTANCE_KEY, own_class_mode)
 
-    static_mode = None if own_class_mode is AUTO else own_class_mode
-    for name, attr in list(own.items()):
-        if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
-            continue
-        new = to_dual(attr, static_mode, True)
-        if new is not None:
-            setattr_(cls, name, new)
-
     # Async methods inherited from bases that are not smart (a third-party
     # client class, say): public ones are made dual here; private ones are
-    # left alone unless they were already dual.
+    # left alone unless they were already dual.  A smart base's methods are
+    # dual already; its names only hide those of the bases after it.
+    mro = cls.__mro__
     seen = set(own)
-    for base in cls.__mro__[1:]:
+    for base in mro[1:]:
         if base is object:
             continue
-        smart_base = CLASS_KEY in base.__dict__
-        for name, attr in list(base.__dict__.items()):
+        namespace = base.__dict__
+        if CLASS_KEY in namespace:
+            seen.update(namespace)
+            continue
+        for name, attr in list(namespace.items()):
             if name in seen:
                 continue
             seen.add(name)
-            if smart_base or is_dunder(name):
+            if is_dunder(name):
                 continue
             if not is_public_inherited(name) and not isinstance(attr, DualFunction):
                 continue
@@ -88,6 +99,23 @@ def walk(cls: type, mode: Mode | None = None) -> None:
             if new is not None:
                 setattr_(cls, name, new)
 
+    for klass in mro:  # as lookup_static looks: up to object
+        if klass is object:
+            break
+        if not _PROTOCOL_NAMES.isdisjoint(klass.__dict__):
+            _wrap_protocols(cls)
+            break
+
+
+_TYPE_SETATTR: Final = type.__setattr__
+
+# The protocol methods `_wrap_protocols` looks for.
+_PROTOCOL_NAMES: Final = frozenset(name for pair in TWINS for name in pair)
+
+
+def _wrap_protocols(cls: type) -> None:
+    """Wrap the entry methods of `cls` and add its missing sync twins."""
+    setattr_ = type.__setattr__
     # Entering makes the object's home (see _home): wrap the __aenter__ and
     # __aexit__ it will use, its own or inherited from a base that is not
     # smart; a smart base's are wrapped already.

@@ -60,7 +60,7 @@ def to_dual(target: Any, mode: Mode | None, member: bool) -> Any:
             return None  # a plain method
         if kind is None or (namespace and namespace.get(ASYNC_ONLY_MARK)):
             return None
-        return DualFunction(target, kind, None, True)
+        return DualFunction.of_member(target, kind)
     if not member and isinstance(target, MethodType):  # a DualBound says it is one too
         return _bound(target, mode)
     if isinstance(target, DualFunction):
