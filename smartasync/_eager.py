@@ -75,9 +75,14 @@ def fits(cls: type) -> bool:
 
 
 def usable(loop: Any) -> bool:
-    """May `loop` be driven inline right now?  (The engine repeats these
-    tests inline for the sync loop, whose class it checked once.)"""
-    return fits(type(loop)) and not (loop._debug or loop._closed or loop._task_factory is not None)
+    """May `loop` (a loop of the user's) be driven inline right now?  Not if
+    another thread started running it meanwhile: the ordinary path then
+    raises, as run_forever does.  (The engine repeats the other tests inline
+    for the sync loop, whose class it checked once and which only the token's
+    holder runs.)"""
+    return fits(type(loop)) and not (
+        loop._debug or loop._closed or loop._task_factory is not None or loop._thread_id is not None
+    )
 
 
 def hooks(loop: Any) -> tuple[Any, Any]:
