@@ -57,7 +57,9 @@ def walk(cls: type, mode: Mode | None = None) -> None:
     own = cls.__dict__
     static_mode = None if own_class_mode is AUTO else own_class_mode
     for name, attr in list(own.items()):
-        if name[:2] == "__" and name[-2:] == "__" and len(name) > 4:  # is_dunder, inlined
+        # is_dunder, inlined; `name[:1]` first: a one-character string is
+        # cached, so a public name allocates nothing here.
+        if name[:1] == "_" and name[:2] == "__" and name[-2:] == "__" and len(name) > 4:
             continue
         new = to_dual(attr, static_mode, True)
         if new is not None:

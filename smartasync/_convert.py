@@ -14,7 +14,7 @@ from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE
 from types import FunctionType, MethodType
 from typing import Any, Final
 
-from ._dual import DualBound, DualClassMethod, DualFunction
+from ._dual import DualBound, DualClassMethod, DualFunction, member_dual
 from ._kinds import ACM_HELPER_CODE, ASYNCGEN, COROUTINE, Kind, kind_of
 from ._modes import Mode
 from ._property import to_dual_property
@@ -60,7 +60,7 @@ def to_dual(target: Any, mode: Mode | None, member: bool) -> Any:
             return None  # a plain method
         if kind is None or (namespace and namespace.get(ASYNC_ONLY_MARK)):
             return None
-        return DualFunction.of_member(target, kind)
+        return member_dual(target, kind, namespace)
     if not member and isinstance(target, MethodType):  # a DualBound says it is one too
         return _bound(target, mode)
     if isinstance(target, DualFunction):

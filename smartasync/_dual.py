@@ -289,6 +289,23 @@ class DualFunction(_Introspection):
         return self.aio
 
 
+def member_dual(fn: FunctionType, kind: Kind, fn_dict: dict[str, Any]) -> DualFunction:
+    """`DualFunction(fn, kind, None, True)` for a plain function met by the
+    class walker (`fn_dict` is its `__dict__`): what `__init__` does, without
+    the constructor's call into Python.  The class walk meets every method,
+    and 20 methods are budgeted at 20 us."""
+    self: Any = _new(DualFunction)
+    self.__wrapped__ = fn
+    self._kind = kind
+    self._mode = None
+    self._smart = True
+    self._uses = 0
+    self.__qualname__ = fn.__qualname__
+    if fn_dict:
+        self.__dict__.update(fn_dict)
+    return self  # type: ignore[no-any-return]
+
+
 class DualClassMethod(DualFunction):
     """A dual `@classmethod`: binds to the class, whether read through the
     class or an instance; the class's mode applies."""

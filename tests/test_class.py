@@ -294,3 +294,26 @@ def test_parameter_names_that_clash_with_internals_still_work() -> None:
             return __sa_b + sum(args) + sum(kwargs.values())
 
     assert Odd().m(1, 2, z=3) == 6
+
+
+def _odd_namespace_class() -> type:
+    """A class whose namespace has names a `class` statement cannot write
+    (an empty one, one-character ones), as `type()` or a metaclass's
+    `__prepare__` can make: the walk must take them in its stride."""
+
+    async def get(self: Any, x: int) -> int:
+        return x + 1
+
+    return type("Odd", (SmartAsync,), {"": 1, "_": 2, "x": 3, "get": get})
+
+
+def test_a_namespace_with_odd_names_is_walked_from_sync_code() -> None:
+    odd = _odd_namespace_class()()
+    assert odd.get(1) == 2
+    assert odd.x == 3 and vars(type(odd))[""] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_namespace_with_odd_names_is_walked_from_async_code() -> None:
+    odd = _odd_namespace_class()()
+    assert await odd.get(1) == 2
