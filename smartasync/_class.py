@@ -117,7 +117,7 @@ _PROTOCOL_NAMES: Final = frozenset(name for pair in TWINS for name in pair)
 
 def _wrap_protocols(cls: type) -> None:
     """Wrap the entry methods of `cls` and add its missing sync twins."""
-    setattr_ = type.__setattr__
+    setattr_ = _TYPE_SETATTR  # dunders: past any metaclass __setattr__, as walk does
     # Entering makes the object's home (see _home): wrap the __aenter__ and
     # __aexit__ it will use, its own or inherited from a base that is not
     # smart; a smart base's are wrapped already.

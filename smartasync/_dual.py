@@ -136,24 +136,6 @@ class DualFunction(_Introspection):
         if fn_dict:  # function attributes, as functools.update_wrapper copies them
             self.__dict__.update(fn_dict)
 
-    @classmethod
-    def of_member(cls, fn: FunctionType, kind: Kind) -> DualFunction:
-        """`cls(fn, kind, None, True)` for a plain function met by the class
-        walker: what `__init__` does, without the constructor's call into
-        Python (the class walk meets every method, and 20 methods are
-        budgeted at 20 us: this saves ~50 ns a method)."""
-        self = _new(cls)
-        self.__wrapped__ = fn
-        self._kind = kind
-        self._mode = None
-        self._smart = True
-        self._uses = 0
-        self.__qualname__ = fn.__qualname__
-        fn_dict = fn.__dict__
-        if fn_dict:
-            self.__dict__.update(fn_dict)
-        return self
-
     def _target(self) -> Callable[..., Any]:
         return self.__wrapped__
 

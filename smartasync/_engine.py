@@ -209,9 +209,12 @@ def flow_back(ctx: contextvars.Context) -> None:
     """Copy the context variables the coroutine set into the caller's context."""
     # Unchanged is the common case, and cheap to see: a fresh copy shares the
     # caller's underlying mapping, and comparing a mapping with itself is an
-    # identity check.
-    if ctx == _copy_context():
-        return
+    # identity check.  (`_lead` makes this test inline, then copies.)
+    if ctx != _copy_context():
+        _copy_changes(ctx)
+
+
+def _copy_changes(ctx: contextvars.Context) -> None:
     for var, value in ctx.items():
         if var.get(_MISSING) is not value:
             var.set(value)
@@ -297,16 +300,6 @@ def run_sync(
     if can_drive and token.acquire(False):
         return _lead(coro, None, None, token)
     return _follow(coro, can_drive, warn_hang, after, None)
-
-
-def _give_back(token: threading.Lock) -> None:
-    # Release first, then look: a follower registers first, then tries the
-    # token.  Whatever the interleaving, either it gets the token or this
-    # thread sees it pending (under the GIL, reads and writes are seen in
-    # order).
-    token.release()
-    if _state.pending and token.acquire(False):
-        _hand_off()
 
 
 def _follow(
@@ -641,12 +634,16 @@ def _lead(
         raise
     finally:
         if token is not None:  # given back while Ctrl-C is still deferred
+            # Release first, then look: a follower registers first, then
+            # tries the token.  Whatever the interleaving, either it gets the
+            # token or this thread sees it pending (under the GIL, reads and
+            # writes are seen in order).
             token.release()
             if _state.pending and token.acquire(False):
-                _hand_off()  # see _give_back
+                _hand_off()
         hits = _sigint.restore(saved) if saved is not None else 0
-        if ctx != _copy_context():
-            flow_back(ctx)
+        if ctx != _copy_context():  # flow_back, inline
+            _copy_changes(ctx)
     if hits:
         if cancelled:
             close_unstarted(coro)
