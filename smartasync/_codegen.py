@@ -121,13 +121,14 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # before the engine took it over would otherwise leave "never awaited").
 _CALL_TEMPLATE = """\
     def __call__({params}):
-{head}        {P}k = {P}getframe(1).f_code
+{head}        {P}f = {P}getframe(1)
+        {P}k = {P}f.f_code
         if {auto}({P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions):
             return {P}fn({first}{args})
         {P}c = None
         try:
             {P}c = {P}fn({first}{args})
-{sync_inline}            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}c)
+{sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """
@@ -141,7 +142,7 @@ _CALL_TEMPLATE = """\
 # (measured: 1.17-1.19x a raw gather when it was answered after the try).
 _SYNC_INLINE = """\
             if {auto}{P}k.co_name not in {P}not_plain_sync:
-                return {P}run({P}c, {P}name, {P}getframe(1), True, {source})
+                return {P}run({P}c, {P}name, {P}f, True, {source})
 """
 _CALL_NO_FAST_PATH = """\
     def __call__({params}):
