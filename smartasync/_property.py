@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any, Final
 
 from ._detect import caller_is_async
-from ._dispatch import dispatch, explicit_aio, explicit_sync, resolve_mode
+from ._dispatch import dispatch, explicit_aio, explicit_sync, fail, resolve_mode
 from ._dual import DualFunction
 from ._kinds import COROUTINE, kind_of
 from ._modes import ASYNC, AUTO, sync_result
@@ -76,8 +76,16 @@ class DualProperty(property):
         if obj is None or dual is None:
             return super().__get__(obj, owner)
         # dispatch gives a `sync`-mode value to an awaiting reader with the
-        # message naming `self._aio` (see _modes.sync_result).
-        return dispatch(dual, obj, sys._getframe(1), dual.__wrapped__(obj), self._aio)
+        # message naming `self._aio` (see _modes.sync_result).  The getter's
+        # coroutine is made inside the `try`, as a method call's is: a Ctrl-C
+        # landing before the engine took it over closes it (no "never
+        # awaited").
+        coro = None
+        try:
+            coro = dual.__wrapped__(obj)
+            return dispatch(dual, obj, sys._getframe(1), coro, self._aio)
+        except BaseException as exc:
+            raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
 
     def sync(self, obj: Any) -> Any:
         """Read the property on `obj` to completion: its value.
@@ -86,7 +94,12 @@ class DualProperty(property):
             Whatever the getter raises.
         """
         dual = self._getter("sync")
-        return explicit_sync(dual, obj, dual.__wrapped__(obj))
+        coro = None
+        try:
+            coro = dual.__wrapped__(obj)
+            return explicit_sync(dual, obj, coro)
+        except BaseException as exc:
+            raise fail(exc, coro)  # noqa: B904  (as in __get__)
 
     def aio(self, obj: Any) -> Any:
         """Read the property on `obj` as an awaitable, whoever is reading."""
@@ -144,7 +157,12 @@ class DualCachedProperty:
                 return _ready(value)
             return _checked(value, frame, dual, obj)
         # (a `sync`-mode value for an awaiting reader: dispatch says so)
-        return dispatch(dual, obj, frame, self._fill(obj, cache), self._aio)
+        coro = None
+        try:
+            coro = self._fill(obj, cache)
+            return dispatch(dual, obj, frame, coro, self._aio)
+        except BaseException as exc:
+            raise fail(exc, coro)  # noqa: B904  (as in DualProperty.__get__)
 
     # A data descriptor, so that a cached value in the instance's __dict__
     # does not shadow it: async readers must still get an awaitable.
