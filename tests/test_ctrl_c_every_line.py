@@ -162,6 +162,8 @@ def attempt(k):
             sys.setprofile(profiler)
             if flavour == "method":
                 subject.work()
+            elif flavour == "sync_form":
+                subject.work.sync()
             elif flavour == "property":
                 subject.value
             else:
@@ -270,11 +272,11 @@ CASES += [("method", "call"), ("property", "call"), ("agen", "call"), ("steps", 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("loops", sorted(LOOPS))
-@pytest.mark.parametrize(("flavour", "phase"), CASES)
+@pytest.mark.parametrize(("flavour", "phase"), [*CASES, ("sync_form", "call")])
 def test_ctrl_c_at_every_instant_in_sync_code(flavour: str, phase: str, loops: str) -> None:
     """`with obj:` (the sync twins of `__aenter__`/`__aexit__`), `with
-    obj.session():` (an @asynccontextmanager method), `obj.work()`, the
-    async property `obj.value`, `for x in obj.items()` (an async generator
+    obj.session():` (an @asynccontextmanager method), `obj.work()` and
+    `obj.work.sync()`, the async property `obj.value`, `for x in obj.items()` (an async generator
     method) and `for x in obj` (the twin of `__anext__`), in sync code."""
     _sweep(flavour, phase, "sync", loops)
 
