@@ -1,4 +1,5 @@
-"""Ctrl-C at every instant of a `with` statement's entry and exit.
+"""Ctrl-C at every instant of a sync call: `with` entries and exits, method
+calls, async property reads, iteration.
 
 The real-SIGINT sweep (test_sigint_sweep.py) sends a signal at timed instants,
 and a narrow window can hide between them: the CI sweep once hit, in 1 run of
@@ -7,20 +8,22 @@ and the engine taking it over.  The exit was dropped, the resource stayed
 taken, and "never awaited" was printed.
 
 Here the instants are counted instead of timed.  Python runs a pending signal
-handler at the start of a Python function and when a call into C returns
-(and at a loop's backward jump), so a profile function raises a real SIGINT
-at the k-th such event of the entry or the exit, in any frame (smartasync's,
-asyncio's, the user's), for every k, in a fresh interpreter.
+handler at the start of a Python function, when a call into C returns, and
+at a loop's backward jump.  A profile function sees the first two (not the
+jumps), and raises a real SIGINT at the k-th such event, in any frame
+(smartasync's, asyncio's, the user's), for every k, in a fresh interpreter.
 
-The same sweep covers a method call, an async property read, an async
-generator method and an async iterator of the user's, iterated (each
-records its start and runs an awaited cleanup).  What must hold for every
-k: the `with` is never left entered without its exit having run (a call
-that started has run its cleanup), KeyboardInterrupt reaches the caller, and nothing is printed
-(no "never awaited", no task destroyed pending).  One instant is left out and
-counted: the start of smartasync's `__exit__` itself.  Python may raise there
-before any code of the callee runs, for any `__exit__` written in Python, and
-the `with` statement then propagates the interrupt without an exit.
+Each subject records its start and runs an awaited cleanup.  What must hold
+for every k:
+- a `with` is never left entered without its exit having run, and a call
+  that started has run its cleanup;
+- KeyboardInterrupt reaches the caller;
+- nothing is printed (no "never awaited", no task destroyed pending).
+
+One instant is left out and counted: the start of smartasync's `__exit__`
+itself.  Python may raise there before any code of the callee runs, for any
+`__exit__` written in Python, and the `with` statement then propagates the
+interrupt without an exit.
 """
 
 from __future__ import annotations
