@@ -186,7 +186,10 @@ class Job:
         error = self.error
         if error is not None:
             self.error = None  # no reference cycle through the traceback
-            raise error
+            try:
+                raise error
+            finally:
+                error = None  # nor through this frame (see _lead)
         return self.result
 
 
@@ -649,7 +652,17 @@ def _lead(
             close_unstarted(coro)
         raise KeyboardInterrupt  # the interrupt wins over the outcome
     if error is not None:
-        raise error
+        # Raised from a local that is then cleared: kept, it would tie the
+        # exception to this frame in a cycle (exception -> traceback -> frame
+        # -> exception), and with it the frames the exception came through.
+        # An async generator's last step (StopAsyncIteration) then left the
+        # generator to a later garbage collection, whose asyncio WeakSet
+        # callback ran at a random instant of the program, where a Ctrl-C is
+        # lost ("Exception ignored in WeakSet._remove"; CI's sweep, 3.12).
+        try:
+            raise error
+        finally:
+            error = None
     return value  # type: ignore[no-any-return]
 
 
