@@ -34,20 +34,49 @@ async def _anext(iterator: AsyncIterator[_Y]) -> _Y:
     # and only a registered generator is finalised by the loop (otherwise a
     # thread ending with one suspended prints "async generator ignored
     # GeneratorExit").
-    return await iterator.__anext__()
+    try:
+        return await iterator.__anext__()
+    except BaseException:
+        _forget_finished(iterator)
+        raise
 
 
 async def _aclose(agen: Any) -> None:
-    await agen.aclose()
+    try:
+        await agen.aclose()
+    finally:
+        _forget_finished(agen)
 
 
 # As `_anext`: `asend()` / `athrow()` are called inside the running loop.
 async def _asend(agen: Any, value: Any) -> Any:
-    return await agen.asend(value)
+    try:
+        return await agen.asend(value)
+    except BaseException:
+        _forget_finished(agen)
+        raise
 
 
 async def _athrow(agen: Any, exc: BaseException) -> Any:
-    return await agen.athrow(exc)
+    try:
+        return await agen.athrow(exc)
+    except BaseException:
+        _forget_finished(agen)
+        raise
+
+
+def _forget_finished(agen: Any) -> None:
+    """An async generator that just finished leaves the running loop's
+    registry (its WeakSet of generators) at once, in the step that finished
+    it, while the call still holds Ctrl-C.  Left there, it would leave when
+    freed: asyncio's WeakSet callback would then run where the caller drops
+    the iterator (a `for` loop's end), and Python loses a Ctrl-C landing in
+    a callback (the every-instant sweep, 3.12).  Only a finished generator:
+    the loop still closes an unfinished one at shutdown."""
+    if getattr(agen, "ag_frame", False) is None:  # (another async iterator has none)
+        registry = getattr(asyncio._get_running_loop(), "_asyncgens", None)
+        if registry is not None:
+            registry.discard(agen)
 
 
 def _exception(typ: Any, value: Any, tb: TracebackType | None) -> BaseException:
