@@ -636,18 +636,26 @@ def _lead(
             _abort(task.get_loop(), task)
         raise
     finally:
-        if token is not None:  # given back while Ctrl-C is still deferred
-            # Release first, then look: a follower registers first, then
-            # tries the token.  Whatever the interleaving, either it gets the
-            # token or this thread sees it pending (under the GIL, reads and
-            # writes are seen in order).
-            token.release()
-            if _state.pending and token.acquire(False):
-                _hand_off()
-        hits = _sigint.restore(saved) if saved is not None else 0
-        if ctx != _copy_context():  # flow_back, inline
-            _copy_changes(ctx)
+        try:
+            if token is not None:  # given back while Ctrl-C is still deferred
+                # Release first, then look: a follower registers first, then
+                # tries the token.  Whatever the interleaving, either it gets
+                # the token or this thread sees it pending (under the GIL,
+                # reads and writes are seen in order).
+                token.release()
+                if _state.pending and token.acquire(False):
+                    _hand_off()
+            hits = _sigint.restore(saved) if saved is not None else 0
+            if ctx != _copy_context():  # flow_back, inline
+                _copy_changes(ctx)
+        except BaseException:
+            # Left by another exception (a Ctrl-C raised once Ctrl-C is
+            # given back): the call's own is dropped, not kept in a cycle
+            # with this frame (see below).
+            error = None
+            raise
     if hits:
+        error = None  # dropped, as above
         if cancelled:
             close_unstarted(coro)
         raise KeyboardInterrupt  # the interrupt wins over the outcome

@@ -341,12 +341,16 @@ class DualContextManager(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        saved: _sigint.Saved | KeyboardInterrupt | None
-        try:  # Ctrl-C taken over first thing, as in twin_exit
+        try:  # Ctrl-C taken over first thing, in this frame (see _exit_with)
             saved = take_ctrl_c()
         except KeyboardInterrupt as interrupt:
-            saved = interrupt
-        return _exit(self._source, self._name, self._acm.__aexit__, saved, exc_type, exc, tb)  # type: ignore[no-any-return]
+            _exit_with(self._source, self._name, self._acm.__aexit__, interrupt)
+            raise
+        aexit = self._acm.__aexit__
+        suppress: bool | None = _run_deferred(
+            self._source, self._name, saved, aexit, exc_type, exc, tb
+        )
+        return suppress
 
     def __aenter__(self) -> Any:
         return async_face_for(self._source, self._acm.__aenter__(), self._name)
@@ -445,30 +449,17 @@ def _run_deferred(
     return value
 
 
-def _exit(
-    source: object,
-    name: str,
-    aexit: Callable[..., Any],
-    saved: _sigint.Saved | KeyboardInterrupt | None,
-    exc_type: type[BaseException] | None,
-    exc: BaseException | None,
-    tb: TracebackType | None,
-) -> Any:
-    """A `with` statement's exit: `aexit(exc_type, exc, tb)` run as a sync
-    call, its coroutine made once Ctrl-C is deferred (see `_run_deferred`).
-    `saved` is what `take_ctrl_c` returned to the `__exit__` calling this,
-    or the KeyboardInterrupt that landed while it was taking Ctrl-C over:
-    then the exit runs with the interrupt, as `with` runs it for one landing
-    in its body.  (What is left is the first instruction of that `__exit__`,
-    where Python may raise before any code of ours runs.)"""
-    if isinstance(saved, KeyboardInterrupt):
-        _exit_with(source, name, aexit, saved)
-        raise saved
-    return _run_deferred(source, name, saved, aexit, exc_type, exc, tb)
-
-
 def _exit_with(source: object, name: str, aexit: Any, interrupt: KeyboardInterrupt) -> None:
-    """Exit with `interrupt`, a Ctrl-C that ends the `with` statement."""
+    """Exit with `interrupt`, a Ctrl-C that ends the `with` statement: one
+    that landed after an entry finished (`_exit_interrupted`), or while an
+    `__exit__` was taking Ctrl-C over.  An `__exit__` takes it over first
+    thing, inside a `try` of its own frame, and makes its coroutine after
+    (`_run_deferred`); such a Ctrl-C runs the exit with the interrupt, as
+    `with` runs it for one landing in its body.  What is left is the first
+    instruction of that `__exit__`, where Python may raise before any code of
+    ours runs.  (The caller re-raises from its `except` clause, which drops
+    the name: kept in a local, the interrupt would hold its frames in a
+    cycle.)"""
     _run_deferred(
         source, name, take_ctrl_c(), aexit, KeyboardInterrupt, interrupt, interrupt.__traceback__
     )
@@ -499,13 +490,13 @@ def twin_exit(
     tb: TracebackType | None,
 ) -> Any:
     """Sync twin of `__aexit__`, added by smartasync."""
-    # Ctrl-C is taken over first thing, in this frame (see _exit).
-    saved: _sigint.Saved | KeyboardInterrupt | None
-    try:
+    try:  # Ctrl-C taken over first thing, in this frame (see _exit_with)
         saved = take_ctrl_c()
     except KeyboardInterrupt as interrupt:
-        saved = interrupt
-    return _exit(self, _owner_name(self, "__aexit__"), self.__aexit__, saved, exc_type, exc, tb)
+        _exit_with(self, _owner_name(self, "__aexit__"), self.__aexit__, interrupt)
+        raise
+    name = _owner_name(self, "__aexit__")
+    return _run_deferred(self, name, saved, self.__aexit__, exc_type, exc, tb)
 
 
 def twin_iter(self: Any) -> SyncIterator[Any]:
