@@ -718,13 +718,7 @@ def _cancel_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> No
     # second stop() would be left queued for whoever runs the loop next
     # (seen at exit: "Event loop stopped before Future completed").
     # A task driven inline (see _eager) needs no stop at all.
-    coro: Any = task.get_coro()
-    if (
-        _is_main(task)
-        and coro.cr_frame is not None
-        and not coro.cr_running
-        and not coro.cr_suspended
-    ):
+    if _is_main(task) and _unstarted(task.get_coro()):
         task.add_done_callback(lambda _: loop.stop())
 
 
@@ -748,12 +742,18 @@ def _is_main(task: asyncio.Task[Any]) -> bool:
 
 def close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
     """Close `coro` if it was created and never started (no "never awaited")."""
-    if (
+    if _unstarted(coro):
+        coro.close()
+
+
+def _unstarted(coro: Any) -> bool:
+    """Was `coro` created and never started, nor closed?  (False for an
+    awaitable that is not a native coroutine.)"""
+    return (
         getattr(coro, "cr_frame", None) is not None
         and not getattr(coro, "cr_running", True)
         and not getattr(coro, "cr_suspended", True)
-    ):
-        coro.close()
+    )
 
 
 def hard_interrupt() -> bool:

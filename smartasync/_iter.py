@@ -152,15 +152,7 @@ class SyncIterator(Generic[_Y]):
                     return
                 yield item
         finally:
-            # As __del__: close here only in the thread that iterated, outside
-            # any running loop (a `break`, an exception, or the end).
-            if (
-                self._state == _STARTED
-                and getattr(self._agen, "ag_frame", None) is not None
-                and threading.get_ident() == self._thread
-                and asyncio._get_running_loop() is None
-            ):
-                self.close()
+            self._close_here()  # a `break`, an exception, or the end
 
     def __next__(self) -> _Y:
         if self._state == _DONE:
@@ -281,6 +273,19 @@ class SyncIterator(Generic[_Y]):
     # on 3.11).  Started first, then the class; done first, then the class:
     # a Ctrl-C in between leaves a finaliser that has nothing to do, never a
     # started iterator without one.
+    def _close_here(self) -> None:
+        """Close the async generator if it started and has not finished, and
+        if this is where running a loop is safe: the thread that iterated,
+        outside any running loop.  Elsewhere it is left to its loop's
+        async-generator finaliser, which schedules `aclose()` on that loop."""
+        if (
+            self._state == _STARTED
+            and getattr(self._agen, "ag_frame", None) is not None
+            and threading.get_ident() == self._thread
+            and asyncio._get_running_loop() is None
+        ):
+            self.close()
+
     def _start(self) -> None:
         if type(self) is SyncIterator:
             self.__class__ = _Started
@@ -303,17 +308,8 @@ class _Started(SyncIterator[_Y]):
     __slots__ = ()
 
     def __del__(self) -> None:
-        if self._state != _STARTED or sys.is_finalizing():
-            return
-        if getattr(self._agen, "ag_frame", None) is None:  # finished already
-            return
-        # Close right here only where it is safe to run a loop: in the thread
-        # that iterated, outside any running loop.  Elsewhere the generator is
-        # left to its loop's async-generator finaliser, which schedules
-        # `aclose()` on that loop.
-        if threading.get_ident() != self._thread or asyncio._get_running_loop() is not None:
-            return
-        self.close()
+        if not sys.is_finalizing():
+            self._close_here()
 
 
 class DualContextManager(Generic[_T]):
