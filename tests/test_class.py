@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import pickle
+from types import FunctionType
 from typing import Any
 
 import pytest
@@ -317,3 +318,42 @@ def test_a_namespace_with_odd_names_is_walked_from_sync_code() -> None:
 async def test_a_namespace_with_odd_names_is_walked_from_async_code() -> None:
     odd = _odd_namespace_class()()
     assert await odd.get(1) == 2
+
+
+# -- the walker's own constructor ----------------------------------------------------
+
+
+def _walked_and_built() -> tuple[Any, Any]:
+    from smartasync._dual import DualFunction, member_dual
+    from smartasync._kinds import COROUTINE
+
+    async def fetch(self: Any, x: int) -> int:
+        return x
+
+    fetch.marker = "kept"  # type: ignore[attr-defined]
+    assert isinstance(fetch, FunctionType)
+    return member_dual(fetch, COROUTINE, fetch.__dict__), DualFunction(fetch, COROUTINE, None, True)
+
+
+def test_the_walker_makes_what_the_constructor_makes() -> None:
+    """`member_dual` repeats `DualFunction.__init__` without the call into
+    Python (decoration time is budgeted): every slot and attribute must come
+    out the same, including a slot added later."""
+    walked, built = _walked_and_built()
+    assert type(walked) is type(built)
+    slots = {
+        name
+        for klass in type(built).__mro__
+        for name in getattr(klass, "__slots__", ())
+        if name not in ("__dict__", "__weakref__")
+    }
+    assert slots >= {"__wrapped__", "__qualname__", "_kind", "_mode", "_smart", "_uses"}
+    for name in sorted(slots):
+        assert getattr(walked, name, "<unset>") == getattr(built, name, "<unset>"), name
+    assert walked.__dict__ == built.__dict__ == {"marker": "kept"}
+
+
+@pytest.mark.asyncio
+async def test_the_walker_and_the_constructor_answer_an_await_alike() -> None:
+    walked, built = _walked_and_built()
+    assert await walked(None, 3) == await built(None, 3) == 3
