@@ -11,7 +11,7 @@ from ._loops import set_loop_factory as set_loop_factory
 from ._modes import Mode as Mode
 from ._runner import set_hang_warning as set_hang_warning
 
-__version__ = "0.1.0"
+__version__ = "1.0.0a1"
 
 __all__ = [
     "Mode",
