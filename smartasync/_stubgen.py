@@ -371,8 +371,34 @@ class _Pending:
     doc: str | None = None
 
 
+def _one_statement_a_line(stub: str) -> str:
+    """`class X: ...` written as a header line and a body line.
+
+    mypy's stubgen writes an empty class on one line, and the rewrite copies
+    a class's header and then each statement of its body by line numbers: a
+    body on the header's line would be copied twice, the second time as the
+    header of a class with no body.  Splitting such lines first leaves every
+    class in the one shape the rewrite knows, whatever its body (`pass`, `...`,
+    a docstring), its nesting or its decorators.
+    """
+    lines = stub.splitlines()
+    splits: list[tuple[int, int, str]] = []  # (line index, column, the body's indent)
+    for node in ast.walk(ast.parse(stub)):
+        if isinstance(node, ast.ClassDef):
+            index = node.body[0].lineno - 1
+            # col_offset counts UTF-8 bytes
+            column = len(lines[index].encode()[: node.body[0].col_offset].decode())
+            if lines[index][:column].strip():  # the header's colon is on this line
+                splits.append((index, column, " " * (node.col_offset + 4)))
+    for index, column, pad in sorted(splits, reverse=True):  # bottom up: indices stay right
+        text = lines[index]
+        lines[index : index + 1] = [text[:column].rstrip(), pad + text[column:].strip()]
+    return "\n".join(lines) + "\n"
+
+
 class _Writer:
     def __init__(self, stub: str, facts: _ModuleFacts, async_first: bool) -> None:
+        stub = _one_statement_a_line(stub)
         self.lines = stub.splitlines()
         self.tree = ast.parse(stub)
         self.facts = facts
@@ -405,10 +431,8 @@ class _Writer:
 
     def klass(self, node: ast.ClassDef, qualname: str) -> None:
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        header = self.lines[first - 1 : node.lineno]
-        if header[-1].rstrip().endswith(": ..."):
-            header[-1] = header[-1].rstrip()[: -len(" ...")]
-        self.out.extend(header)
+        # Up to the line before the body: a header may span lines (long bases).
+        self.out.extend(self.lines[first - 1 : node.body[0].lineno - 1])
         pad = " " * (node.col_offset + 4)
         body_start = len(self.out)
         self.body(node.body, qualname, pad)
@@ -430,6 +454,8 @@ class _Writer:
             if isinstance(member, ast.ClassDef):
                 self.klass(member, _join(qualname, member.name))
                 continue
+            if qualname and _is_ellipsis(member):
+                continue  # an empty body's placeholder: `klass` writes one if still empty
             if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 written.add(member.name)
                 match = _DEF.match(self.lines[member.lineno - 1])
@@ -663,6 +689,14 @@ class _Writer:
                     self.defined.add(node.id)
 
 
+def _is_ellipsis(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and node.value.value is Ellipsis
+    )
+
+
 def _join(qualname: str, name: str) -> str:
     return f"{qualname}.{name}" if qualname else name
 
@@ -833,9 +867,44 @@ def _run_mypy_stubgen(name: str, root: Path, package: bool, output: Path) -> Non
 def render(targets: Sequence[str], *, async_first: bool = False) -> dict[Path, str]:
     """The stubs for `targets` (module names or paths): relative path -> text.
 
+    Every stub is parsed here, so no caller writes one that does not parse.
+
     Raises:
-        StubgenError: a target does not exist or cannot be imported, or mypy is missing.
+        StubgenError: a target does not exist or cannot be imported, mypy is
+            missing, or a stub came out that does not parse (a bug in stubgen).
     """
+    rendered = _render(targets, async_first=async_first)
+    broken = [
+        f"{_module_of(relative)} ({relative}, line {error.lineno}: {error.msg})"
+        for relative, text in rendered.items()
+        if (error := _syntax_error(text, relative)) is not None
+    ]
+    if broken:
+        raise StubgenError(
+            "the stub written for "
+            + ", ".join(broken)
+            + " does not parse; nothing was written.  This is a bug in smartasync stubgen: "
+            "please report it with the source of that module (or the smallest part of it "
+            "that gives the error)."
+        )
+    return rendered
+
+
+def _syntax_error(text: str, path: Path) -> SyntaxError | None:
+    try:
+        ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        return error
+    return None
+
+
+def _module_of(relative: Path) -> str:
+    """The module a stub's path (relative to the stub directory) stands for."""
+    parts = relative.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _render(targets: Sequence[str], *, async_first: bool) -> dict[Path, str]:
     rendered: dict[Path, str] = {}
     for target in targets:
         name, root = _resolve(target)
