@@ -43,6 +43,7 @@ import ast
 import builtins
 import difflib
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -943,18 +944,36 @@ def generate(targets: Sequence[str], output: Path, *, async_first: bool = False)
     return written
 
 
-def check(targets: Sequence[str], output: Path, *, async_first: bool = False) -> list[str]:
-    """Unified diffs between the stubs on disk and fresh ones; empty when fresh.
+@dataclass
+class CheckReport:
+    """What `check` found wrong with the stubs on disk."""
+
+    diffs: list[str] = field(default_factory=list)  # a unified diff per stale stub
+    unparsable: list[tuple[Path, SyntaxError]] = field(default_factory=list)
+    # stubs of modules that are gone: (path, the module it stood for)
+    leftovers: list[tuple[Path, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.diffs or self.unparsable or self.leftovers)
+
+
+def check(targets: Sequence[str], output: Path, *, async_first: bool = False) -> CheckReport:
+    """Compare the stubs on disk with fresh ones; the report is empty (false) when fresh.
+
+    Besides stale stubs it reports the ones on disk that do not parse (a
+    checker stops at them) and leftovers: stubs in a package's stub directory
+    whose module no longer exists, which checkers would still trust.
 
     Raises:
         StubgenError: as `render`.
     """
-    diffs = []
-    for relative, text in render(targets, async_first=async_first).items():
+    report = CheckReport()
+    rendered = render(targets, async_first=async_first)
+    for relative, text in rendered.items():
         path = output / relative
         old = path.read_text() if path.exists() else ""
         if old != text:
-            diffs.append(
+            report.diffs.append(
                 "".join(
                     difflib.unified_diff(
                         old.splitlines(keepends=True),
@@ -964,7 +983,28 @@ def check(targets: Sequence[str], output: Path, *, async_first: bool = False) ->
                     )
                 )
             )
-    return diffs
+    # A package's stubs live in its own directory: everything there is ours to judge.
+    on_disk = {relative for relative in rendered if (output / relative).exists()}
+    for relative in rendered:
+        if relative.name == "__init__.pyi" and (output / relative.parent).is_dir():
+            on_disk.update(p.relative_to(output) for p in (output / relative.parent).rglob("*.pyi"))
+    for relative in sorted(on_disk):
+        path = output / relative
+        if relative not in rendered and _find_spec(_module_of(relative)) is None:
+            report.leftovers.append((path, _module_of(relative)))
+            continue
+        error = _syntax_error(path.read_text(), path)
+        if error is not None:
+            report.unparsable.append((path, error))
+    return report
+
+
+def _find_spec(name: str) -> object:
+    """The module's spec, or None when it does not exist (nor its package)."""
+    try:
+        return importlib.util.find_spec(name)
+    except ImportError:
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -994,30 +1034,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 and print a diff if the stubs on disk are stale",
+        help="write nothing; exit 1 if the stubs on disk are stale (with a diff), do not "
+        "parse, or stand for modules that no longer exist",
     )
     args = parser.parse_args(argv)
     output = Path(args.output)
     try:
         if args.check:
-            diffs = check(args.targets, output, async_first=args.async_first)
+            report = check(args.targets, output, async_first=args.async_first)
         else:
             written = generate(args.targets, output, async_first=args.async_first)
     except StubgenError as exc:
         print(f"smartasync stubgen: {exc}", file=sys.stderr)
         return 1
     if args.check:
-        for diff in diffs:
+        flags = " --async-first" if args.async_first else ""
+        command = f"python -m smartasync stubgen {' '.join(args.targets)} -o {output}{flags}"
+        for diff in report.diffs:
             sys.stdout.write(diff)
-        if diffs:
-            flags = " --async-first" if args.async_first else ""
-            command = f"python -m smartasync stubgen {' '.join(args.targets)} -o {output}{flags}"
+        for path, error in report.unparsable:
+            print(
+                f"smartasync stubgen: {path}, line {error.lineno}: does not parse "
+                f"({error.msg}), and checkers stop at it; run: {command}",
+                file=sys.stderr,
+            )
+        for path, module in report.leftovers:
+            print(
+                f"smartasync stubgen: {path} is a leftover: its module {module} no longer "
+                "exists, yet checkers would still read the stub; delete it",
+                file=sys.stderr,
+            )
+        if report.diffs:
             print(
                 f"smartasync stubgen: stubs under {output}/ are stale; run: {command}",
                 file=sys.stderr,
             )
-            return 1
-        return 0
+        return 1 if report else 0
     for path in written:
         print(path)
     return 0
