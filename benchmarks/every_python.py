@@ -1,17 +1,17 @@
-"""Run the benchmark on every CPython present, then regenerate the README's
-Speed tables from the results.
+"""Run the benchmark on every CPython present, then regenerate the speed
+tables of benchmarks/README.md from the results.
 
-    python benchmarks/every_python.py              # full run on each, then the README
-    python benchmarks/every_python.py --render     # the README from the last results only
+    python benchmarks/every_python.py              # full run on each, then the tables
+    python benchmarks/every_python.py --render     # the tables from the last results only
     python benchmarks/every_python.py --quick --no-readme   # check it works
 
 The interpreters are the project's virtual environments: `.venv` and every
 `.venv-X.Y` (made by .ci/other_pythons.py; install the `bench` extra there
 for the peers), or those given with --python.  Each run is a separate
 process, one after the other (never two at once: they would time each
-other), and writes benchmarks/results/python-X.Y.json.  The README's tables
-sit between the markers below, in its `## Speed` section; only that text is
-replaced.
+other), and writes benchmarks/results/python-X.Y.json.  The tables sit
+between the markers below, in benchmarks/README.md (the top-level README
+keeps a short summary, written by hand); only that text is replaced.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-README = ROOT / "README.md"
+README = HERE / "README.md"
 BEGIN = "<!-- speed tables: made by benchmarks/every_python.py, do not edit by hand -->"
 END = "<!-- end of speed tables -->"
 sys.path.insert(0, str(HERE))
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--python", action="append", default=[], help="an interpreter (repeatable)")
-    parser.add_argument("--render", action="store_true", help="no runs: the README only")
+    parser.add_argument("--render", action="store_true", help="no runs: the tables only")
     parser.add_argument("--no-readme", action="store_true", help="runs only")
     parser.add_argument("--quick", action="store_true", help="pass --quick to run.py")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
@@ -249,7 +249,7 @@ def replace_tables(path: Path, tables: str) -> None:
     text = path.read_text()
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
-        raise SystemExit(f"{path}: the markers are missing from its Speed section:\n{BEGIN}\n{END}")
+        raise SystemExit(f"{path}: the speed-table markers are missing:\n{BEGIN}\n{END}")
     path.write_text(text[:start] + tables + text[end + len(END) :])
 
 

@@ -9,7 +9,7 @@ the targets of the issues, and writes JSON (default
 benchmarks/results/latest.json).  Figures are the best of several interleaved
 rounds; `noise` is how far the median round was above the best one.  Only the
 ratios mean anything across machines.  `every_python.py` runs this on each
-CPython present and regenerates the README's Speed table.
+CPython present and regenerates the tables in benchmarks/README.md.
 
 Modules: _scenarios (what each group times), _decoration, _measure (running a
 group), _timing (timing loops), _threads, _memory, _growth (what a long run
