@@ -432,8 +432,10 @@ class _Writer:
 
     def klass(self, node: ast.ClassDef, qualname: str) -> None:
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        # Up to the line before the body: a header may span lines (long bases).
-        self.out.extend(self.lines[first - 1 : node.body[0].lineno - 1])
+        # Up to the line before the body (its first decorator): a header may
+        # span lines (long bases).
+        body_first = min([node.body[0].lineno, *(d.lineno for d in _decorators(node.body[0]))])
+        self.out.extend(self.lines[first - 1 : body_first - 1])
         pad = " " * (node.col_offset + 4)
         body_start = len(self.out)
         self.body(node.body, qualname, pad)
