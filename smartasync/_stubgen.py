@@ -208,6 +208,19 @@ def _read_source(module: ModuleType, facts: _ModuleFacts) -> None:
 
     imports_in(tree.body)
 
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in facts.type_vars
+            and isinstance(node.value, ast.Call)
+        ):
+            name = node.targets[0].id
+            # `T = _TypeVar("T", ...)`, as told from the runtime object
+            maker = facts.type_vars[name].split(" = ", 1)[1].split("(", 1)[0]
+            facts.type_vars[name] = _type_var_declaration(name, maker, node.value)
+
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
             if isinstance(node, ast.ClassDef):
@@ -218,6 +231,19 @@ def _read_source(module: ModuleType, facts: _ModuleFacts) -> None:
                 visit(node.body, f"{qualname}.")
 
     visit(tree.body, "")
+
+
+def _type_var_declaration(name: str, maker: str, call: ast.Call) -> str:
+    """How the stub declares a type variable the source declares with `call`:
+    with all of its bounds, constraints, variance and default, or a checker
+    would take `TypeVar("T", bound=Key)` for any type."""
+    arguments = [ast.unparse(a) for a in call.args[1:]]
+    arguments += [ast.unparse(k) for k in call.keywords]
+    if any(k.arg == "default" for k in call.keywords):
+        # typing.TypeVar takes a default from Python 3.13 on: keep the source's
+        # own (typing_extensions'), which the writer imports as the source does.
+        maker = ast.unparse(call.func)
+    return f'{name} = {maker}("{name}"{"".join(f", {a}" for a in arguments)})'
 
 
 _LITERALS: Final = (bool, int, float, complex, str, bytes)
@@ -412,13 +438,15 @@ class _Writer:
 
     def write(self) -> str:
         self.body(self.tree.body, "", "")
-        imports = list(dict.fromkeys(self.needed_imports))
         used = set(re.findall(r"\b\w+\b", "\n".join(self.out + self.helpers)))
         missing = [
             declared
             for name, declared in self.facts.type_vars.items()
             if name in used and name not in self.defined
         ]
+        for declared in missing:
+            self.need_names(declared.split(" = ", 1)[1])  # a bound's class, the maker
+        imports = list(dict.fromkeys(self.needed_imports))
         if missing:
             imports += ["", *missing]
         helpers = ["", '_SelfT = _TypeVar("_SelfT")', *self.helpers] if self.helpers else []
