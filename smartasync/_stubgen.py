@@ -25,6 +25,8 @@ tree:
   (`renamed: _dual_Client_renamed[_Self]`), so a subclass gets itself back;
 - an `@asynccontextmanager` method returns `DualContextManager[T]`, usable
   with `with` and `async with`;
+- an abstract dual method stays abstract: `@abstractmethod` needs a def, so
+  it is written as one, whose decorator types it as the attribute would be;
 - the sync twins are written next to their async originals;
 - attributes set in `__init__`, which mypy's stubgen writes `Incomplete`,
   get the type the source tells (an annotation, an annotated parameter, a
@@ -72,6 +74,7 @@ _ASYNC_ITER: Final = re.compile(
 _ACM_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?asynccontextmanager\s*$")
 _BINDING_DECORATOR: Final = re.compile(r"^@(?:builtins\.)?(?:classmethod|staticmethod)\s*$")
 _OVERLOAD_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?overload\s*$")
+_ABSTRACT_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?abstractmethod\s*$")
 _SELF: Final = re.compile(r"\b(?:typing\.|typing_extensions\.)?Self\b")
 
 _HEAD: Final = (
@@ -396,6 +399,7 @@ class _Pending:
     dual: _Dual
     signatures: list[_Signature] = field(default_factory=list)
     doc: str | None = None
+    abstract: str | None = None  # the `@abstractmethod` line to write, if it is abstract
 
 
 def _one_statement_a_line(stub: str) -> str:
@@ -435,6 +439,9 @@ class _Writer:
         self.helpers: list[str] = []  # the helper classes, written at the end
         self.defined = _top_level_names(self.tree)
         self.needed_imports: list[str] = []
+        # qualname -> (indent, docstring lines) of a dual member still to write
+        self.marks: dict[str, tuple[str, list[str]]] = {}
+        self.dual_member_used = False
 
     def write(self) -> str:
         self.body(self.tree.body, "", "")
@@ -449,6 +456,13 @@ class _Writer:
         imports = list(dict.fromkeys(self.needed_imports))
         if missing:
             imports += ["", *missing]
+        if self.dual_member_used:
+            # Before its first use: ty reads a decorator in a stub top-down.
+            imports += [
+                "",
+                '_MemberT = _TypeVar("_MemberT")',
+                "def _dual_member(f: _Callable[..., _MemberT], /) -> _MemberT: ...",
+            ]
         helpers = ["", '_SelfT = _TypeVar("_SelfT")', *self.helpers] if self.helpers else []
         return "\n".join([*imports, *self.out, *helpers]).rstrip("\n") + "\n"
 
@@ -558,6 +572,9 @@ class _Writer:
             self.attribute_line(item, qualname, pad)
         elif item.doc is None:
             item.doc = ast.get_docstring(member, clean=False)
+        abstract = [d for d in decorators if _ABSTRACT_DECORATOR.match(d)]
+        if abstract and item.abstract is None:
+            item.abstract = abstract[0]
         item.signatures.append(
             _Signature(
                 ", ".join(params),
@@ -573,12 +590,17 @@ class _Writer:
         params, ret = _runtime_signature(dual.wrapped, self)
         if dual.binding in ("method", "classmethod") and params:
             params = params[1:]
+        abstract = getattr(dual.wrapped, "__isabstractmethod__", False)
+        if abstract:
+            self.needed_imports.append("from abc import abstractmethod as _abstractmethod")
         if dual.kind == CONTEXT_MANAGER:
             receiver = "cls" if dual.binding == "classmethod" else "self"
             if dual.binding != "staticmethod":
                 params = [receiver, *params]
             if dual.binding != "method":
                 self.out.append(f"{pad}@{dual.binding}")
+            if abstract:
+                self.out.append(f"{pad}@_abstractmethod")
             self.out.append(
                 f"{pad}def {name}({', '.join(params)}) -> _DualContextManager[{_item_type(ret)}]:"
             )
@@ -588,15 +610,38 @@ class _Writer:
             return
         item = pending[name] = _Pending(f"{qualname}.{name}", dual)
         item.doc = inspect.getdoc(dual.wrapped)
+        item.abstract = "@_abstractmethod" if abstract else None
         item.signatures.append(_Signature(", ".join(params), ret, False))
         self.attribute_line(item, qualname, pad)
 
     def attribute_line(self, item: _Pending, qualname: str, pad: str) -> None:
         # Type arguments are filled in when the helper is written (they depend
-        # on every overload): leave a mark and patch it then.
+        # on every overload), and so is `@abstractmethod` (on any overload):
+        # leave a mark and patch it then.
+        self.out.append(f"\x00{item.qualname}")
+        self.marks[item.qualname] = (pad, _docstring_lines(item.doc, pad))
+
+    def member_lines(self, item: _Pending, annotation: str) -> str:
+        """What stands for a dual callable in its class (where `attribute_line` left a mark).
+
+        An attribute typed by its helper; an abstract one is that attribute
+        written as a method (`@abstractmethod` needs a def), whose decorator
+        `_dual_member` gives it the type its def returns: the helper.  Checkers
+        then count it abstract, and the def can name `Self` and the class's
+        type variables, as the attribute does.  (Not `@property`: pyright
+        would no longer match it to a Protocol's method; nor the helper class
+        itself as decorator: it cannot take those type arguments there.)
+        """
+        pad, doc = self.marks.pop(item.qualname)
         name = item.qualname.rsplit(".", 1)[-1]
-        self.out.append(f"{pad}{name}: {_helper_name(item.qualname)}\x00{item.qualname}")
-        self.out.extend(_docstring_lines(item.doc, pad))
+        if item.abstract is None:
+            return "\n".join([f"{pad}{name}: {annotation}", *doc])
+        self.needed_imports.append("from collections.abc import Callable as _Callable")
+        self.dual_member_used = True
+        lines = [f"{pad}{item.abstract}", f"{pad}@_dual_member"]
+        doc = [f"    {line}" if line else line for line in doc]
+        lines.append(f"{pad}def {name}(self) -> {annotation}:" + ("" if doc else " ..."))
+        return "\n".join([*lines, *doc])
 
     def context_manager(
         self, member: ast.FunctionDef | ast.AsyncFunctionDef, match: re.Match[str]
@@ -627,8 +672,8 @@ class _Writer:
         type_params = (["_SelfT"] if uses_self else []) + class_params
         arguments = (["_Self"] if uses_self else []) + class_params
         annotation = name + (f"[{', '.join(arguments)}]" if arguments else "")
-        mark = f"{name}\x00{item.qualname}"
-        self.out[:] = [line.replace(mark, annotation) for line in self.out]
+        mark = f"\x00{item.qualname}"
+        self.out[:] = [self.member_lines(item, annotation) if x == mark else x for x in self.out]
         base = f"(_Generic[{', '.join(type_params)}])" if type_params else ""
         own = f"[{', '.join(type_params)}]" if type_params else ""
         lines = [f"class {name}{base}:"]
