@@ -14,6 +14,7 @@ are checked in test_mypy_plugin.py).
 
 from __future__ import annotations
 
+import ast
 import filecmp
 import json
 import os
@@ -21,10 +22,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from smartasync import _stubgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "typing"
@@ -170,6 +175,361 @@ def test_the_pre_commit_hook_runs_the_check() -> None:
     hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: smartasync-stubgen" in hooks
     assert "entry: python -m smartasync stubgen --check" in hooks
+
+
+# -- every class shape, stubs that parse, --check on what is on disk -------------------
+
+# Each shape mypy's stubgen may write on one line (`class X: ...`), which
+# the rewrite once doubled into a header with no body.
+SHAPES = """\
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import final
+
+from smartasync import SmartAsync
+
+
+class APIError(Exception):
+    pass
+
+
+class NotFound(APIError):
+    pass
+
+
+class Empty:
+    pass
+
+
+class OnlyDoc:
+    \"\"\"Nothing but a docstring.\"\"\"
+
+
+class Dots: ...
+
+
+class Attributes:
+    limit: int = 3
+    name = "n"
+
+
+class Outer:
+    class Inner:
+        pass
+
+    class Failed(APIError):
+        pass
+
+    class Middle:
+        \"\"\"A docstring.\"\"\"
+
+        class Deepest:
+            pass
+
+
+@dataclass
+class Point:
+    pass
+
+
+@final
+class Sealed:
+    pass
+
+
+class Measured:
+    @property
+    def size(self) -> int:
+        return 0
+
+
+class Remote:
+    async def fetch(self, key: str) -> int:
+        return len(key)
+
+
+class Client(SmartAsync, Remote):
+    pass
+"""
+
+
+def write_package(root: Path, name: str, modules: dict[str, str]) -> Path:
+    package = root / name
+    package.mkdir(parents=True)
+    for module, text in modules.items():
+        (package / f"{module}.py").write_text(text)
+    return package
+
+
+def test_every_class_shape_gives_a_stub_that_parses(tmp_path: Path) -> None:
+    write_package(tmp_path, "shapes", {"__init__": SHAPES, "more": SHAPES})
+    made = stubgen("shapes", "-o", "out", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    stubs = sorted((tmp_path / "out").rglob("*.pyi"))
+    assert [p.name for p in stubs] == ["__init__.pyi", "more.pyi"]
+    for stub in stubs:
+        text = stub.read_text()
+        ast.parse(text, filename=str(stub))  # raises on the doubled header
+        assert "class NotFound(APIError):\n    ...\n" in text
+        assert "    class Inner:\n        ...\n" in text
+        assert "        class Deepest:\n            ...\n" in text
+        assert '    """Nothing but a docstring."""\n' in text
+        assert "@dataclass\nclass Point:\n    ...\n" in text
+        assert "class Measured:\n    @property\n    def size(self) -> int: ...\n" in text
+        # a one-line smart class still gets what it inherits made dual
+        assert "class Client(SmartAsync, Remote):\n    fetch: _dual_Client_fetch\n" in text
+    checked = stubgen("shapes", "-o", "out", "--check", cwd=tmp_path)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+    # and mypy reads them (it stopped at the first doubled header).  Its one
+    # complaint is by design: sync-first types Client.fetch's bare call as the
+    # result, where Remote's returns a coroutine (mypy users have the plugin).
+    (tmp_path / "use.py").write_text("import shapes.more\n")
+    errors = mypy_errors(tmp_path, "use.py", stubs=tmp_path / "out")
+    assert len(errors) == 2 and all('base class "Remote"' in e for e in errors), errors
+
+
+def mypy_errors(project: Path, case: str, stubs: Path) -> list[str]:
+    """mypy's error lines on `case`, with `stubs` on its path and no configuration."""
+    command = [sys.executable, "-m", "mypy", "--config-file", "", "--cache-dir", os.devnull]
+    result = subprocess.run(
+        [*command, "--python-version", "3.11", "--no-error-summary", case],
+        cwd=project,
+        env={**os.environ, "MYPYPATH": str(stubs), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # 2: it gave up
+    return [line for line in result.stdout.splitlines() if ": error:" in line]
+
+
+@pytest.fixture
+def importable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`tmp_path` on sys.path for stubgen run in this process; its modules forgotten after."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_a_stub_that_does_not_parse_is_never_written(
+    importable: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_package(importable, "unparsed", {"__init__": SHAPES, "more": SHAPES})
+    real = _stubgen.transform
+
+    def broken(stub: str, facts: Any, *, async_first: bool) -> str:
+        text = real(stub, facts, async_first=async_first)
+        return text.replace("class Empty:\n    ...", "class Empty:\nclass Empty: ...")
+
+    monkeypatch.setattr(_stubgen, "transform", broken)
+    out = importable / "out"
+    with pytest.raises(_stubgen.StubgenError) as caught:
+        _stubgen.generate(["unparsed"], out)
+    message = str(caught.value)
+    assert "unparsed" in message and "unparsed.more" in message
+    assert re.search(r"unparsed/more\.pyi, line \d+", message), message
+    assert "This is a bug in smartasync stubgen" in message
+    assert not out.exists()  # nothing written, not even the modules that parse
+
+
+def test_check_fails_on_a_stub_that_does_not_parse(tmp_path: Path) -> None:
+    write_package(tmp_path, "shapes", {"__init__": SHAPES, "more": SHAPES})
+    assert stubgen("shapes", "-o", "out", cwd=tmp_path).returncode == 0
+    stub = tmp_path / "out" / "shapes" / "more.pyi"
+    stub.write_text(stub.read_text().replace("class Dots:\n    ...", "class Dots:"))
+    checked = stubgen("shapes", "-o", "out", "--check", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "out/shapes/more.pyi" in checked.stderr
+    assert "does not parse" in checked.stderr
+    assert "run: python -m smartasync stubgen shapes -o out" in checked.stderr
+    # regenerating is the fix
+    assert stubgen("shapes", "-o", "out", cwd=tmp_path).returncode == 0
+    assert stubgen("shapes", "-o", "out", "--check", cwd=tmp_path).returncode == 0
+
+
+def test_check_fails_on_a_leftover_stub(tmp_path: Path) -> None:
+    package = write_package(tmp_path, "shapes", {"__init__": SHAPES, "more": SHAPES})
+    assert stubgen("shapes", "-o", "out", cwd=tmp_path).returncode == 0
+    (package / "more.py").unlink()  # the module is gone, its stub is not
+    checked = stubgen("shapes", "-o", "out", "--check", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "out/shapes/more.pyi" in checked.stderr
+    assert "shapes.more" in checked.stderr and "delete" in checked.stderr
+    (tmp_path / "out" / "shapes" / "more.pyi").unlink()
+    assert stubgen("shapes", "-o", "out", "--check", cwd=tmp_path).returncode == 0
+
+
+ABSTRACT = """\
+from __future__ import annotations
+
+import abc
+import contextlib
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import Generic, Self, TypeVar
+
+from typing_extensions import TypeVar as TypeVarX
+
+from smartasync import SmartAsync, smartasync
+
+
+class Key:
+    pass
+
+
+_T = TypeVar("_T", bound=Key)
+_S = TypeVar("_S", str, bytes)
+_D = TypeVarX("_D", default=int)
+_C = TypeVar("_C", bound="Key", covariant=True)
+
+
+class Source(abc.ABC):
+    @smartasync
+    @abstractmethod
+    async def read(self) -> bytes: ...
+
+
+class Store(SmartAsync, abc.ABC):
+    @abstractmethod
+    def size(self) -> int: ...
+
+    @abstractmethod
+    async def fetch(self, key: str) -> int:
+        \"\"\"Fetch one.\"\"\"
+
+    @abc.abstractmethod
+    async def renamed(self, name: str) -> Self: ...
+
+    @classmethod
+    @abstractmethod
+    async def open(cls, url: str) -> int: ...
+
+    @abstractmethod
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[str]:
+        yield ""
+
+
+class Memory(Store):
+    def size(self) -> int:
+        return 0
+
+    async def fetch(self, key: str) -> int:
+        return 0
+
+    async def renamed(self, name: str) -> Self:
+        return self
+
+    @classmethod
+    async def open(cls, url: str) -> int:
+        return 0
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[str]:
+        yield ""
+
+
+class Remote(abc.ABC):
+    @abstractmethod
+    async def pull(self) -> int: ...
+
+
+class Client(SmartAsync, Remote):
+    pass
+
+
+class Box(SmartAsync, Generic[_T, _S, _C, _D]):
+    async def put(self, item: _T, raw: _S, extra: _D) -> _C:
+        raise NotImplementedError
+"""
+
+ABSTRACT_USE = """\
+from typing import Protocol, assert_type
+
+from abstract import Client, Memory, Source, Store
+
+
+class Fetches(Protocol):
+    def fetch(self, key: str) -> int: ...
+
+
+Store()  # abstract
+Source()  # abstract
+Client()  # abstract
+memory = Memory()
+assert_type(memory.fetch("k"), int)
+assert_type(memory.renamed("n"), Memory)
+assert_type(Memory.open("u"), int)
+with memory.session() as label:
+    assert_type(label, str)
+fetches: Fetches = memory
+
+
+def store(s: Store) -> Fetches:
+    assert_type(s.fetch.sync("k"), int)
+    return s
+"""
+
+
+def test_abstract_methods_stay_abstract(tmp_path: Path) -> None:
+    (tmp_path / "abstract.py").write_text(ABSTRACT)
+    made = stubgen("abstract", "-o", "out", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "out" / "abstract.pyi").read_text()
+    # a dual method is an attribute; an abstract one a def typed as that attribute
+    assert (
+        "    @abstractmethod\n    @_dual_member\n    def fetch(self) -> _dual_Store_fetch:\n"
+        '        """Fetch one."""\n'
+    ) in text
+    assert (
+        "    @abc.abstractmethod\n    @_dual_member\n    def renamed(self) -> _dual_Store_renamed[_Self]: ...\n"
+        in text
+    )
+    assert (
+        "    @abstractmethod\n    @_dual_member\n    def open(self) -> _dual_Store_open: ...\n"
+        in text
+    )
+    assert "    @abstractmethod\n    def session(self) -> _DualContextManager[str]: ...\n" in text
+    # made dual at run time, from a base that is not smart: still abstract
+    assert (
+        "class Client(SmartAsync, Remote, metaclass=abc.ABCMeta):\n    @_abstractmethod\n"
+        "    @_dual_member\n"
+        "    def pull(self) -> _dual_Client_pull: ...\n"
+    ) in text
+    assert "from abc import abstractmethod as _abstractmethod\n" in text
+    assert "    @abstractmethod\n    def size(self) -> int: ...\n" in text
+    # the subclass implements them: plain attributes, no decorator
+    assert "class Memory(Store):\n    def size(self) -> int: ...\n" in text
+    assert "    fetch: _dual_Memory_fetch\n" in text
+    (tmp_path / "use.py").write_text(ABSTRACT_USE)
+    # (Only use.py: mypy also says Memory's helpers do not match Store's, a
+    # matter of how overrides are typed, abstract or not.)
+    errors = [
+        e
+        for e in mypy_errors(tmp_path, "use.py", stubs=tmp_path / "out")
+        if e.startswith("use.py:")
+    ]
+    assert [e.split(":")[1] for e in errors] == ["10", "11", "12"], errors
+    assert 'Cannot instantiate abstract class "Store"' in errors[0]
+    assert '"fetch", "open", "renamed", "session" and "size"' in errors[0]
+    assert 'Cannot instantiate abstract class "Source" with abstract attribute "read"' in errors[1]
+    assert 'Cannot instantiate abstract class "Client" with abstract attribute "pull"' in errors[2]
+
+
+def test_type_variables_keep_their_bounds(tmp_path: Path) -> None:
+    (tmp_path / "abstract.py").write_text(ABSTRACT)
+    made = stubgen("abstract", "-o", "out", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "out" / "abstract.pyi").read_text()
+    assert '_T = _TypeVar("_T", bound=Key)\n' in text
+    assert '_S = _TypeVar("_S", str, bytes)\n' in text
+    assert "_C = _TypeVar(\"_C\", bound='Key', covariant=True)\n" in text
+    # typing.TypeVar takes no default before 3.13: the source's own TypeVar
+    assert '_D = TypeVarX("_D", default=int)\n' in text
+    assert "from typing_extensions import TypeVar as TypeVarX\n" in text
 
 
 # -- basedpyright -----------------------------------------------------------------
