@@ -1075,10 +1075,11 @@ def check(targets: Sequence[str], output: Path, *, async_first: bool = False) ->
 
 
 def _find_spec(name: str) -> object:
-    """The module's spec, or None when it does not exist (nor its package)."""
+    """The module's spec, or None when it does not exist (nor its package, nor
+    such a name: a stray `.x.pyi` stands for no module either)."""
     try:
         return importlib.util.find_spec(name)
-    except ImportError:
+    except (ImportError, ValueError):
         return None
 
 
