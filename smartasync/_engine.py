@@ -41,15 +41,18 @@ import contextvars
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
 from . import _eager, _loops, _sigint
+from ._modes import COLD, SYNC_BORN, hot_for
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
 
 _get_ident = threading.get_ident
+_monotonic = time.monotonic
 _copy_context = contextvars.copy_context
 _usable = _eager.usable
 _Task = _eager.Task
@@ -339,34 +342,63 @@ async def run_async(coro: Coroutine[Any, Any, _R]) -> _R:
     """Await `coro` run on the sync loop, from a coroutine on another loop
     (an async call on an object whose home is the sync loop).  Cancelling the
     awaiting task cancels the coroutine there, and waits for its cleanup."""
-    caller = asyncio.get_running_loop()
-    done: asyncio.Future[None] = caller.create_future()
-
-    def notify(job: Job) -> None:
-        try:
-            caller.call_soon_threadsafe(_settle, done)
-        except RuntimeError:  # the awaiting loop has closed: nobody to tell
-            pass
-
+    waiter = Waiter(asyncio.get_running_loop())
     with _lock:
         job = _submit(coro, False)
-        job.notify = notify  # under _lock: the job cannot have started yet
-    try:
-        await asyncio.shield(done)
-    except asyncio.CancelledError:
-        request_cancel(job)
-        while not done.done():
-            try:
-                await asyncio.shield(done)
-            except asyncio.CancelledError:
-                continue
-        raise
+        job.notify = waiter.notify  # under _lock: the job cannot have started yet
+    await waiter.wait(job)
     return job.outcome()  # type: ignore[no-any-return]
 
 
-def _settle(done: asyncio.Future[None]) -> None:
-    if not done.done():
-        done.set_result(None)
+class Waiter:
+    """How a coroutine on one loop waits for a job on another: a future of
+    its own loop, settled (through `call_soon_threadsafe`) once the job has
+    ended.  Cancelling the waiting task cancels the job, and the wait goes on
+    (on a new future) until its cleanup is over, then CancelledError is
+    raised.
+
+    Not `asyncio.shield`: under `asyncio.run`, whose SIGINT handler cancels
+    the main task from inside the signal handler, at any bytecode, a Ctrl-C
+    landing inside shield's done-callback, between its `outer.cancelled()`
+    test and `outer.set_result()`, printed "Exception in callback ...
+    InvalidStateError" (the every-instant sweep, 3.11).  `settle` tolerates
+    that landing."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def notify(self, job: Job) -> None:
+        """The job has ended (called on the thread that ran it)."""
+        try:
+            self.loop.call_soon_threadsafe(self.settle)
+        except RuntimeError:  # the awaiting loop has closed: nobody to tell
+            pass
+
+    def settle(self) -> None:
+        future = self.future
+        try:
+            if not future.done():
+                future.set_result(None)
+        except asyncio.InvalidStateError:  # cancelled just now, by a signal handler
+            pass
+
+    async def wait(self, job: Job) -> None:
+        try:
+            await self.future
+        except asyncio.CancelledError:
+            request_cancel(job)
+            while not job.finished:
+                self.future = self.loop.create_future()
+                if job.finished:  # (ended before the new future was in place)
+                    break
+                try:
+                    await self.future
+                except asyncio.CancelledError:
+                    continue
+            raise
 
 
 def take_ctrl_c() -> _sigint.Saved | None:
@@ -411,6 +443,9 @@ def _new_sync_loop() -> asyncio.AbstractEventLoop:
     # method: reading them once saves ~0.15 us a call).
     _state.hooks = _eager.hooks(loop) if _eager.fits(type(loop)) else None
     _state.loop = loop
+    # Objects born in sync code live on the sync loop, whichever it is: their
+    # shared home lets the fast path give coroutines on this loop at once.
+    SYNC_BORN.hot = hot_for(loop)
     return loop
 
 
@@ -547,9 +582,12 @@ def _lead(
     loop: asyncio.AbstractEventLoop | None,
     saved: _sigint.Saved | None,
     token: threading.Lock | None,
+    released: Callable[[], None] | None = None,
 ) -> _R:
     """Run `coro` on `loop` (None: the sync loop, as its leader, holding
     `token`) in this thread, and return its result or raise its exception.
+    For a loop of the user's (`_foreign`), `token` is that loop's and
+    `released()` runs once it is given back, still with Ctrl-C deferred.
 
     This is the whole of an uncontended sync call, kept in one function on
     purpose: each Python call on this path costs about 0.05 us against ~2 us
@@ -610,7 +648,7 @@ def _lead(
                 _set_running_loop(None)
                 _set_asyncgen_hooks(*hooks)
         else:
-            task = _task_on(coro, loop, token is not None, ctx)
+            task = _task_on(coro, loop, token is not None and released is None, ctx)
             loop = task.get_loop()
             if saved is not None:
                 st.target = task
@@ -619,7 +657,7 @@ def _lead(
             while not task.done():
                 loop.run_forever()
             st.target = None
-        if token is not None and _state.pending:
+        if token is not None and released is None and _state.pending:
             _serve_ready(task.get_loop())
         try:
             value = task.result()
@@ -643,7 +681,9 @@ def _lead(
                 # the token or this thread sees it pending (under the GIL,
                 # reads and writes are seen in order).
                 token.release()
-                if _state.pending and token.acquire(False):
+                if released is not None:
+                    released()
+                elif _state.pending and token.acquire(False):
                     _hand_off()
             hits = _sigint.restore(saved) if saved is not None else 0
             if ctx != _copy_context():  # flow_back, inline
@@ -769,11 +809,14 @@ def wait(
     saved: _sigint.Saved | None,
     warn_hang: WarnHang | None,
     after: float | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> Any:
     """Wait for `job` in its caller's thread and return its outcome; drive the
     sync loop meanwhile if the job is promoted.  `saved` is what
     `take_ctrl_c()` returned before the job was made.  `warn_hang(job)` runs
-    once if the job is still running `after` seconds on."""
+    once if the job is still running `after` seconds on.  `tick()`, if
+    given, runs every `_TICK` seconds while the job is pending (a job on a
+    loop of the user's checks that somebody runs it: see `_foreign`)."""
     if saved is not None:
         st = _sigint.state
         st.target = job
@@ -781,7 +824,7 @@ def wait(
             request_cancel(job)
     hits = 0
     try:
-        _wait(job, warn_hang, after)
+        _wait(job, warn_hang, after, tick)
     except BaseException:
         # An interrupt that did not come through our handler (a handler of
         # the user's raised), or the second Ctrl-C: ask for cancellation, and
@@ -792,7 +835,7 @@ def wait(
             except RuntimeError:
                 pass
             if not hard_interrupt():
-                _wait(job, None, None)
+                _wait(job, None, None, tick)
         raise
     finally:
         if saved is not None:
@@ -804,16 +847,34 @@ def wait(
     return job.outcome()
 
 
-def _wait(job: Job, warn_hang: WarnHang | None, after: float | None) -> None:
+_TICK: Final = 0.1
+
+
+def _wait(
+    job: Job,
+    warn_hang: WarnHang | None,
+    after: float | None,
+    tick: Callable[[], None] | None = None,
+) -> None:
     wake = job.wake
+    deadline = None
+    if warn_hang is not None and after is not None:
+        deadline = _monotonic() + after
     while True:
-        if warn_hang is not None and after is not None:
-            if not wake.acquire(timeout=after):
-                hang, warn_hang = warn_hang, None
-                hang(job)
-                continue
-        else:
+        if deadline is None and tick is None:
             wake.acquire()
+        else:
+            timeout: float = _TICK if tick is not None else (after or 0.0)
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline - _monotonic()))
+            if not wake.acquire(timeout=timeout):
+                if deadline is not None and _monotonic() >= deadline:
+                    hang, deadline = warn_hang, None
+                    assert hang is not None
+                    hang(job)
+                if tick is not None:
+                    tick()
+                continue
         with _lock:
             promoted = job.promoted
             job.promoted = job.signalled = False
@@ -853,6 +914,7 @@ def _after_fork_in_child() -> None:
         _loops.abandoned.append(_state.loop)
     _lock = threading.Lock()
     _state = _State()
+    SYNC_BORN.hot = COLD
 
 
 def _close_at_exit() -> None:

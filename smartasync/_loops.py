@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Final
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
@@ -45,7 +45,18 @@ def new_loop() -> asyncio.AbstractEventLoop:
         raise TypeError(
             f"the loop factory {_factory!r} returned {loop!r}, not an asyncio event loop"
         )
+    if getattr(loop, "_default_executor", _NO_ATTRIBUTE) is _NO_ATTRIBUTE:
+        # A loop that does not show its default executor (uvloop) is given
+        # one of ours, which closing it can then join without a new thread
+        # (see _shutdown_default_executor).  Its threads start on first use.
+        executor = ThreadPoolExecutor(thread_name_prefix="smartasync-executor")
+        loop.set_default_executor(executor)
+        _executors[id(loop)] = (loop, executor)
     return loop
+
+
+# The executors given to loops that hide theirs, by loop (kept with it).
+_executors: Final[dict[int, tuple[asyncio.AbstractEventLoop, Executor]]] = {}
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -84,11 +95,17 @@ def _shutdown_default_executor(loop: asyncio.AbstractEventLoop) -> None:
     # that had used the executor (`asyncio.to_thread`, or an httpx request to
     # `localhost`, whose name lookup runs there).  Nothing else runs on a loop
     # being closed, so joining it right here loses nothing.  The attribute is
-    # asyncio's own (BaseEventLoop); a loop without it (uvloop) gets the
-    # coroutine, which is fine outside interpreter exit.
+    # asyncio's own (BaseEventLoop); a loop without it (uvloop) was given an
+    # executor of ours when it was made (`new_loop`), joined here the same
+    # way (uvloop's shutdown_default_executor starts a thread too: the same
+    # message at exit on 3.12, with a call that had used `to_thread`).
     executor: Executor | object | None = getattr(loop, "_default_executor", _NO_ATTRIBUTE)
     if executor is _NO_ATTRIBUTE:
-        loop.run_until_complete(loop.shutdown_default_executor())
+        entry = _executors.pop(id(loop), None)
+        if entry is not None and entry[0] is loop:
+            entry[1].shutdown(wait=True)
+        else:  # a loop made elsewhere: its own shutdown, fine outside interpreter exit
+            loop.run_until_complete(loop.shutdown_default_executor())
     elif isinstance(executor, Executor):
         executor.shutdown(wait=True)
 

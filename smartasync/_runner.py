@@ -28,7 +28,7 @@ from collections.abc import Coroutine
 from types import FrameType
 from typing import Any, Final, TypeVar
 
-from . import _engine, _nested
+from . import _engine, _foreign, _nested
 from ._engine import close_unstarted
 
 _R = TypeVar("_R")
@@ -37,10 +37,12 @@ _get_running_loop = asyncio._get_running_loop
 _modules = sys.modules
 
 # Where each route runs the coroutine, for the cross-loop note.
-_ON_SYNC_LOOP: Final = (
-    "smartasync's sync loop (one event loop that every thread's sync calls share)"
+ON_SYNC_LOOP: Final = "smartasync's sync loop (one event loop that every thread's sync calls share)"
+ON_HOME_LOOP: Final = (
+    "the event loop where the object lives (its home loop: where it was made, or entered "
+    "with `async with`)"
 )
-_ON_HOME_LOOP: Final = "the event loop the object was entered on (its home loop)"
+_ON_SYNC_LOOP = ON_SYNC_LOOP
 _ON_NESTED_LOOP: Final = (
     "a secondary loop of smartasync's, because it was called from code that was itself "
     "running on the sync loop (a nested blocking call)"
@@ -72,13 +74,15 @@ def run_blocking(
             if sniffio is None or sniffio.thread_local.name is None:
                 return _engine.run_sync(coro)
         elif _engine.is_sync_loop(running) or _nested.owns(running):
+            if source is not None and nested_on_home is not None:
+                nested_on_home(source, coro, name)  # an object living on the sync loop
             where = _ON_NESTED_LOOP
         return _run_blocking_a_loop(
             coro, running, where is _ON_NESTED_LOOP, name, frame, implicit, source
         )
     except BaseException as exc:
         close_unstarted(coro)  # interrupted before anything ran it
-        raise _explain(prune_traceback(exc), name, source, where)  # noqa: B904  (the same exception)
+        raise explain(prune_traceback(exc), name, source, where)  # noqa: B904  (the same exception)
 
 
 def _run_blocking_a_loop(
@@ -110,20 +114,22 @@ def run_on_loop(
     source: object,
 ) -> _R:
     """A blocking call that must run on `loop` (the home loop of the object
-    it is made on), from a thread that does not run that loop."""
+    it is made on, not the sync loop), from a thread that does not run that
+    loop.  Whether anybody runs it or not (an async fixture's loop between
+    tests), the call is served: see `_foreign`."""
     try:
         running = _get_running_loop()
-        if running is None and not loop.is_running():
-            # Nobody runs the home loop now (an async fixture's loop between
-            # tests): this thread may run it, and must, or wait forever.
-            return _engine.run_stopped_loop(loop, coro)
+        can_drive = running is None
+        if can_drive:
+            sniffio = _modules.get("sniffio")
+            can_drive = sniffio is None or sniffio.thread_local.name is None
         warn_hang = None
-        if running is not None and _hang_after is not None:
+        if not can_drive and _hang_after is not None:
             warn_hang = _HangWarning(display_name(name, source), None)
-        return _nested.run_on(coro, loop, warn_hang, _hang_after)
+        return _foreign.run_blocking(coro, loop, can_drive, warn_hang, _hang_after)
     except BaseException as exc:
         close_unstarted(coro)
-        raise _explain(prune_traceback(exc), name, source, _ON_HOME_LOOP)  # noqa: B904
+        raise explain(prune_traceback(exc), name, source, ON_HOME_LOOP)  # noqa: B904
 
 
 def display_name(qualname: str, source: object) -> str:
@@ -140,6 +146,32 @@ def display_name(qualname: str, source: object) -> str:
 # -- never a silent hang (rule 5) -----------------------------------------------------
 
 _hang_after: float | None = 10.0
+
+# Set by `_home` (which imports this module): raises for a nested blocking
+# call on an object whose home is the sync loop.
+nested_on_home: Any = None
+
+
+def hang_after() -> float | None:
+    """The hang threshold in force (None: off)."""
+    return _hang_after
+
+
+def across_hang_warning(name: str) -> Any:
+    """The hang warning (rule 5) for an await carried to another loop."""
+    frame = _user_frame()
+
+    def warn() -> None:
+        _warn_at(
+            f"{name}() has waited {_hang_after:g} s for its object's home loop, another "
+            f"event loop than the one awaiting it. If the home loop waits for something this "
+            f"await holds up, it will never finish. Use the object on the loop where it was "
+            f"made or entered (make it in the code that runs on that loop, e.g. an app's "
+            f"lifespan, or enter it there with `async with`).",
+            frame,
+        )
+
+    return warn
 
 
 def set_hang_warning(seconds: float | None) -> None:
@@ -250,6 +282,10 @@ def prune_traceback(exc: BaseException) -> BaseException:
     return exc
 
 
+# Set by `_home`: where an object living on the sync loop was made, if its
+# birth loop closed (for the note).
+made_where: Any = None
+
 # What asyncio (and anyio, on asyncio) say when an object bound to one loop is
 # used from another, or after its loop was closed.
 _CROSS_LOOP_SIGNS: Final = (
@@ -261,8 +297,11 @@ _CROSS_LOOP_SIGNS: Final = (
 _NOTE_MARK: Final = "smartasync: "
 
 
-def _explain(exc: BaseException, name: str, source: object, where: str) -> BaseException:
-    """Add a note to a cross-loop error out of a sync call (rule 6)."""
+def explain(
+    exc: BaseException, name: str, source: object, where: str, home: object = None
+) -> BaseException:
+    """Add a note to a cross-loop error out of a sync call, or out of any call
+    on an object with a home (rule 6)."""
     if not isinstance(exc, Exception):
         return exc
     text = str(exc).lower()
@@ -271,6 +310,26 @@ def _explain(exc: BaseException, name: str, source: object, where: str) -> BaseE
     if any(note.startswith(_NOTE_MARK) for note in getattr(exc, "__notes__", ())):
         return exc  # explained already, by a nested call
     display = display_name(name, source)
+    made = made_where(source) if made_where is not None and source is not None else None
+    if made is not None:
+        exc.add_note(
+            f"{_NOTE_MARK}{display}() ran on {where}: this object was made in async code, "
+            f"in {made}, on an event loop that has since closed, and what it made there (a "
+            f"lock, a connection pool) died with that loop. Make the object where it is "
+            f"used: in sync code (module level, a sync fixture) to use it from everywhere, "
+            f"or inside the loop that uses it (a lifespan, an async fixture of the same "
+            f"loop scope, `async with`)."
+        )
+        return exc
+    if home is not None:
+        exc.add_note(
+            f"{_NOTE_MARK}{display}() was awaited on one event loop and ran on {where}; "
+            f"something it used (a lock, an event, a connection pool) belongs to yet another "
+            f"loop, typically one that has closed. Make the object where it is used (in "
+            f"sync code to use it from everywhere, or in the loop that uses it), or enter "
+            f"it with `with` / `async with` so all of its calls run on one loop."
+        )
+        return exc
     exc.add_note(
         f"{_NOTE_MARK}{display}() was called from sync code, so it ran on {where}; "
         f"something it used (a lock, an event, a connection pool) belongs to another "
