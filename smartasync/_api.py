@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
+from . import _home
 from ._class import (
     SmartAsync,
+    check_loop_bound,
     install_subclass_hook,
     walk,
 )
@@ -47,8 +49,16 @@ def smartasync(
     target: Callable[_P, AbstractAsyncContextManager[_T]], /
 ) -> Callable[_P, DualContextManager[_T]]: ...
 @overload
-def smartasync(target: None = None, /, *, mode: Mode) -> ModeDecorator: ...
-def smartasync(target: Any = None, /, *, mode: str | None = None) -> Any:
+def smartasync(
+    target: None = None, /, *, mode: Mode, loop_bound: bool | None = None
+) -> ModeDecorator: ...
+@overload
+def smartasync(
+    target: None = None, /, *, mode: Mode | None = None, loop_bound: bool
+) -> ModeDecorator: ...
+def smartasync(
+    target: Any = None, /, *, mode: str | None = None, loop_bound: bool | None = None
+) -> Any:
     """Make an `async def` callable from sync code and from async code.
 
     On a function or method: the bare call returns the awaitable when the
@@ -58,28 +68,38 @@ def smartasync(target: Any = None, /, *, mode: str | None = None) -> Any:
     its subclasses becomes dual, as with the `SmartAsync` base.
 
     Use it bare (`@smartasync`) or with a mode (`@smartasync(mode="sync")`).
+    On a class, `loop_bound=True` / `False` says whether its objects live on
+    the event loop of the code that made them (default: if the class is an
+    async context manager), as the class keyword of `SmartAsync` does.
 
     Raises:
         TypeError: `target` is not an async function, a static/class method
-            of one, or a class.
+            of one, or a class; `loop_bound` is not a bool, or is given for a
+            function.
         ValueError: `mode` is not "auto", "sync" or "async".
     """
     checked = None if mode is None else check_mode(mode, "smartasync()")
+    bound = check_loop_bound(loop_bound, "smartasync()")
     if target is None:
 
         def decorator(target: _T) -> _T:
-            return _decorate(target, checked)  # type: ignore[return-value]
+            return _decorate(target, checked, bound)  # type: ignore[return-value]
 
         return decorator
-    return _decorate(target, checked)
+    return _decorate(target, checked, bound)
 
 
-def _decorate(target: object, mode: Mode | None) -> object:
+def _decorate(target: object, mode: Mode | None, loop_bound: bool | None = None) -> object:
     if isinstance(target, type):
         if not issubclass(target, SmartAsync):
             install_subclass_hook(target)
-        walk(target, mode)
+        walk(target, mode, loop_bound)
         return target
+    if loop_bound is not None:
+        raise TypeError(
+            f"smartasync(loop_bound=...) is for a class (whether its objects live on the "
+            f"event loop that made them), but got {describe(target)}"
+        )
     return to_dual(target, mode, member=False)
 
 
@@ -161,8 +181,8 @@ def set_mode(obj: object, mode: Mode) -> None:
             f"(`class {cls.__name__}(SmartAsync): ...`) or decorate the class with @smartasync."
         )
     current = getattr(obj, INSTANCE_KEY, None)
-    if type(current) is Home:  # entered: the mode waits under its home, for after the exit
-        current.prior = checked
+    if type(current) is Home:  # it has a home: the mode is kept under it
+        _home.set_prior(obj, current, checked)
         return
     try:
         object.__setattr__(obj, INSTANCE_KEY, checked)

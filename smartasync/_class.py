@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ._convert import to_dual
 from ._dual import DualFunction
-from ._home import WRAPPED_MARK, wrap_aenter, wrap_aexit
+from ._home import BORN_KEY, BOUND_KEY, WRAPPED_MARK, mark_class, wrap_aenter, wrap_aexit
 from ._iter import twin_enter, twin_exit, twin_iter, twin_next
 from ._modes import (
     AUTO,
@@ -42,9 +42,11 @@ TWIN_IMPLS: Final = {
 }
 
 
-def walk(cls: type, mode: Mode | None = None) -> None:
+def walk(cls: type, mode: Mode | None = None, loop_bound: bool | None = None) -> None:
     """Make `cls` smart.  `mode` is its own class mode; without one it keeps
-    the mode of its nearest smart base, or "auto"."""
+    the mode of its nearest smart base, or "auto".  `loop_bound`: whether its
+    objects get a birth home (DESIGN §3 rule 3); None: as its nearest base
+    that says, else if it is an async context manager."""
     # Decoration time is budgeted (issue 14: 20 methods in <= 20 us over a
     # plain class), so the common case is kept to what it needs: one pass
     # over the class body, one over each base that is not smart, and the
@@ -107,6 +109,7 @@ def walk(cls: type, mode: Mode | None = None) -> None:
         if not _PROTOCOL_NAMES.isdisjoint(klass.__dict__):
             _wrap_protocols(cls)
             break
+    mark_class(cls, loop_bound)
 
 
 _TYPE_SETATTR: Final = type.__setattr__
@@ -146,7 +149,8 @@ def _hide_keys_from_protocols() -> None:
     nothing (and the protocol tests say so).
     """
     excluded = getattr(typing, "EXCLUDED_ATTRIBUTES", None)
-    missing = [key for key in (INSTANCE_KEY, CLASS_KEY) if excluded is None or key not in excluded]
+    keys = (INSTANCE_KEY, CLASS_KEY, BORN_KEY, BOUND_KEY)
+    missing = [key for key in keys if excluded is None or key not in excluded]
     if not missing:
         return
     if isinstance(excluded, list):  # 3.11
@@ -163,8 +167,11 @@ def install_subclass_hook(cls: type) -> None:
         return
     original = current  # the class's own hook (type.__new__ made it a classmethod), or None
 
-    def __init_subclass__(sub: type, /, mode: str | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(
+        sub: type, /, mode: str | None = None, loop_bound: bool | None = None, **kwargs: Any
+    ) -> None:
         checked = None if mode is None else check_mode(mode, f"class {sub.__qualname__}")
+        bound = check_loop_bound(loop_bound, f"class {sub.__qualname__}")
         if original is not None:
             original.__get__(None, sub)(**kwargs)
         else:
@@ -173,7 +180,7 @@ def install_subclass_hook(cls: type) -> None:
             # a new class.
             owner = next(k for k in sub.__mro__[1:] if k.__dict__.get("__init_subclass__") is hook)
             super(owner, sub).__init_subclass__(**kwargs)  # type: ignore[arg-type]
-        walk(sub, checked)
+        walk(sub, checked, bound)
 
     setattr(__init_subclass__, _HOOK_MARK, True)
     hook: classmethod[Any, Any, None] = classmethod(__init_subclass__)
@@ -188,13 +195,37 @@ class SmartAsync:
     returns the awaitable.  Give the class a mode with a class keyword:
     `class Tool(SmartAsync, mode="sync"): ...`.
 
+    An object of a class that holds async resources lives on the event loop
+    of the code that made it (its home, DESIGN §3 rule 3): by default a class
+    that is an async context manager; `loop_bound=True` / `False` as a class
+    keyword says so for other classes (a repository that connects lazily) or
+    turns it off.
+
     Raises:
         ValueError: at class creation, for an unknown `mode`.
+        TypeError: at class creation, for a `loop_bound` that is not a bool.
     """
 
     __slots__ = ()
 
-    def __init_subclass__(cls, /, mode: str | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls, /, mode: str | None = None, loop_bound: bool | None = None, **kwargs: Any
+    ) -> None:
         checked = None if mode is None else check_mode(mode, f"class {cls.__qualname__}")
+        bound = check_loop_bound(loop_bound, f"class {cls.__qualname__}")
         super().__init_subclass__(**kwargs)
-        walk(cls, checked)
+        walk(cls, checked, bound)
+
+
+def check_loop_bound(value: object, where: str) -> bool | None:
+    """`value` if it is a bool or None.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(
+        f"{where}: loop_bound must be True or False (whether its objects live on the event "
+        f"loop of the code that made them), got {value!r}"
+    )

@@ -21,16 +21,18 @@ carry the very same default objects.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import linecache
 import sys
+import threading
 from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, Final
 
 from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
-from ._modes import AUTO, INSTANCE_KEY, Home
+from ._modes import AUTO, HOT_BY_THREAD, INSTANCE_KEY, Home
 from ._runner import run_blocking
 
 _P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
@@ -44,6 +46,8 @@ namespace: Final[dict[str, Any]] = {
     f"{_P}getframe": sys._getframe,
     f"{_P}AUTO": AUTO,
     f"{_P}Home": Home,
+    f"{_P}running": asyncio._get_running_loop,
+    f"{_P}ident": threading.get_ident,
     f"{_P}dispatch": dispatch,
     f"{_P}block": block,
     f"{_P}explicit_sync": explicit_sync,
@@ -144,6 +148,33 @@ _SYNC_INLINE = """\
             if {auto}{P}k.co_name not in {P}not_plain_sync:
                 return {P}run({P}c, {P}name, {P}f, True, {source})
 """
+# The same decisions on an instance of a smart class, whose mode slot is read
+# once (`m`): besides the auto mode (`AUTO`), an object with a home passes
+# the async test when the call is made on its home loop (`hot`, tested as
+# _modes.HOT_BY_THREAD says), and the sync one when its home is the sync loop,
+# where a sync call runs anyway (`plain`: see _modes.Home).  An async caller
+# that does not pass leaves `m` at None, so that it reaches dispatch.
+_CALL_SMART_TEMPLATE = """\
+    def __call__({params}):
+{head}        {P}f = {P}getframe(1)
+        {P}k = {P}f.f_code
+        {P}m = {P}o.{INSTANCE_KEY}
+        if {P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions:
+            if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:
+                return {P}fn({first}{args})
+            {P}m = None
+        {P}c = None
+        try:
+            {P}c = {P}fn({first}{args})
+{sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
+        except BaseException as {P}e:
+            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
+"""
+_HOT = f"{_P}m.hot._thread_id == {_P}ident()" if HOT_BY_THREAD else f"{_P}m.hot is {_P}running()"
+_SYNC_INLINE_SMART = """\
+            if ({P}m is {P}AUTO or {P}m.__class__ is {P}Home and {P}m.plain) and {P}k.co_name not in {P}not_plain_sync:
+                return {P}run({P}c, {P}name, {P}f, True, {source})
+"""
 _CALL_NO_FAST_PATH = """\
     def __call__({params}):
 {head}        {P}c = None
@@ -180,7 +211,8 @@ _EXPLICIT_SMART_BOUND = """\
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
     def aio({params}):
-{head}        if {P}o.{INSTANCE_KEY} is {P}AUTO:
+{head}        {P}m = {P}o.{INSTANCE_KEY}
+        if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:
             return {P}fn({first}{args})
         return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
 """
@@ -249,9 +281,13 @@ def build(
         # argument and its mode must be read: no fast path there.)  In a smart
         # class the instance's mode (or its home) is read once; elsewhere the
         # mode can only be auto.
-        call_template, fast = _CALL_TEMPLATE, ""
-        auto = f"{_P}o.{INSTANCE_KEY} is {_P}AUTO and " if smart else ""
-        sync_inline = _SYNC_INLINE.format(auto=auto, P=_P, source=source) if coroutine else ""
+        if smart:
+            call_template, fast = _CALL_SMART_TEMPLATE, ""
+            inline = _SYNC_INLINE_SMART
+        else:
+            call_template, fast = _CALL_TEMPLATE, ""
+            inline = _SYNC_INLINE
+        sync_inline = inline.format(auto="", P=_P, source=source) if coroutine else ""
     else:
         call_template, fast = _CALL_NO_FAST_PATH, ""
 
@@ -267,6 +303,7 @@ def build(
         "source": source,
         "P": _P,
         "INSTANCE_KEY": INSTANCE_KEY,
+        "HOT": _HOT,
     }
     explicit = _EXPLICIT_SMART_BOUND if smart and bound else _EXPLICIT
     body = call_template.format(**fields) + explicit.format(

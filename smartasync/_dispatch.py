@@ -57,8 +57,10 @@ def _dispatch_homed(
 ) -> Any:
     """The bare call on an entered object: the same decision, on its home loop."""
     name = dual.__qualname__
-    if not _home.usable(source, home, name):  # its loop closed: the ordinary rules
+    current = _home.current(source, home, name)
+    if current is None:  # entered on a loop that closed: the ordinary rules
         return dispatch(dual, source, frame, awaitable, aio)
+    home = current
     mode = _home.mode_under(home, dual._mode, source)
     if caller_is_async(frame) if mode is AUTO else mode is ASYNC:
         return _homed_async_face(dual, home, awaitable)
@@ -66,11 +68,15 @@ def _dispatch_homed(
     return result if mode is AUTO else sync_result(result, frame, display_name(name, source), aio)
 
 
-def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any) -> Any:
-    """What an async caller gets from a call on an entered object: the
+def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any, aio: bool = False) -> Any:
+    """What an async caller gets from a call on an object with a home: the
     coroutine or async generator, carried to the home loop when the caller
-    runs on another one (context-manager methods route in `_iter`)."""
+    runs on another one (context-manager methods route in `_iter`).  `aio`:
+    the explicit form, whose coroutine may be awaited on a loop that does not
+    run yet (`asyncio.run(obj.m.aio())`)."""
     if dual._kind is COROUTINE:
+        if aio:
+            return _home.aio_for(home, awaitable, dual.__qualname__)
         return _home.awaitable_for(home, awaitable, dual.__qualname__)
     if dual._kind is ASYNCGEN:
         return _home.iterator_for(home, awaitable, dual.__qualname__)
@@ -118,19 +124,18 @@ def block(
 
 def explicit_sync(dual: DualFunction, source: object, awaitable: Any) -> Any:
     """`.sync()` on a bound method: `block`, on the home loop if there is one."""
-    home = getattr(source, INSTANCE_KEY, None)
-    if _home.usable(source, home, dual.__qualname__):
+    home = _home.current(source, getattr(source, INSTANCE_KEY, None), dual.__qualname__)
+    if home is not None:
         return block(dual, awaitable, None, False, source, home)
     return block(dual, awaitable, None, False, source)
 
 
 def explicit_aio(dual: DualFunction, source: object, awaitable: Any) -> Any:
-    """`.aio()` on an entered object, from another loop: run it on the home loop."""
-    home = getattr(source, INSTANCE_KEY, None)
-    if not _home.usable(source, home, dual.__qualname__):
+    """`.aio()` on an object with a home (or a mode): on the home loop."""
+    home = _home.current(source, getattr(source, INSTANCE_KEY, None), dual.__qualname__)
+    if home is None:
         return awaitable
-    assert isinstance(home, Home)
-    return _homed_async_face(dual, home, awaitable)
+    return _homed_async_face(dual, home, awaitable, True)
 
 
 def fail(exc: BaseException, coro: Any) -> BaseException:

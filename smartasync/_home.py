@@ -1,54 +1,224 @@
-"""Home loops (DESIGN §3 rule 3): an object entered with `with` or `async
-with` runs every call on one loop until it is exited.
+"""Home loops (DESIGN §3 rule 3): the loop where an object's async resources
+live, on which every call of it runs.
 
-Entering with `async with` makes the entering loop the object's home;
-entering with `with` makes the sync loop its home (the sync twin of
-`__aenter__` runs it there).  While it has a home:
+A home is set
+* at birth, for an object of a class that holds async resources
+  (`loop_bound`, by default: an async context manager): the loop of the code
+  that made it, by the caller rule (`born`): the sync loop for sync code,
+  the running loop for an `async def`;
+* by `with` (the sync loop) or `async with` (the entering loop), until the
+  matching exit, which gives the birth home back.
 
+While it has a home:
 * a call made on the home loop itself takes the ordinary path (an awaitable
   for an async caller, no hop);
-* a sync call from any other thread is handed to the home loop and waits;
+* a sync call from any other thread is handed to the home loop and waits (a
+  home loop nobody runs is run for it: `_foreign`);
 * an async call from another loop gets an awaitable that runs the coroutine
   on the home loop and waits for it there (cancelling the awaiting task
   cancels the remote coroutine; an exception comes back as the same object);
+* `.aio()` gives a coroutine that decides when it is awaited, so
+  `asyncio.run(obj.m.aio())` runs on the home too;
 * a sync call made on the home loop's own thread while it runs cannot wait
   for it: it raises `RuntimeError` saying to `await`.
 
 The home is stored where the instance's mode lives (`_modes.Home`), so an
-object never entered pays nothing.  Under trio (no asyncio loop runs)
-entering sets no home: trio's cross-thread entry would need a trio token, and
-a home that is not exact is worse than none.
+object without one pays nothing, and an object born in sync code shares one
+stored home (`SYNC_BORN`).  Under trio (no asyncio loop runs) entering or
+being made in async code sets no home: trio's cross-thread entry would need
+a trio token, and a home that is not exact is worse than none.
+
+After a fork the child drops the homes on the parent's loops (rule 8): each
+home carries the fork generation it was made in.  A home on the sync loop
+(`SYNC_LOOP`) means the sync loop of the moment, the child's own in a child.
+Copies (`copy`, `deepcopy`, `pickle`) carry no home (`getstate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import sys
 import warnings
 from collections.abc import Callable, Coroutine
+from types import CodeType
 from typing import Any, Final
 
-from . import _engine, _runner
+from . import _engine, _foreign, _runner
+from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async
 from ._modes import (
+    AUTO,
+    COLD,
     INSTANCE_KEY,
     NO_MODE,
+    SYNC_BORN,
+    SYNC_BORN_MODED,
+    SYNC_LOOP,
     Home,
     Mode,
-    ModeSlot,
     canonical_mode,
     class_mode,
+    hot_for,
     lookup_static,
 )
 
 _get_running_loop = asyncio._get_running_loop
+_getframe = sys._getframe
+_super: Any = super  # (over a class known only at run time)
+_object_setattr: Any = object.__setattr__
 
 WRAPPED_MARK: Final = "__smartasync_home__"
+# Class attributes: the `loop_bound` class keyword as given (inherited; None:
+# not given), and whether this very class's objects get a birth home (set on
+# every smart class by `mark_class`, read by the `__init__` wrapper).
+BOUND_KEY: Final = "_smartasync_loop_bound"
+BORN_KEY: Final = "_smartasync_born"
+
+# Bumped in a forked child: homes made before it are on the parent's loops.
+_generation = 0
 
 
 def home_of(obj: object) -> Home | None:
     """The home of `obj`, if it has one now."""
     raw = getattr(obj, INSTANCE_KEY, None)
     return raw if type(raw) is Home else None
+
+
+def loop_of(home: Home) -> asyncio.AbstractEventLoop:
+    """The event loop `home` stands for (the sync loop of the moment for SYNC_LOOP)."""
+    loop = home.loop
+    if loop is SYNC_LOOP:
+        return _engine.sync_loop() or _engine._first_sync_loop()
+    return loop  # type: ignore[return-value]
+
+
+def _is_hot(home: Home, obj: object) -> None:
+    """Set what the fast path reads (see `Home`): `hot`, the loop on which an
+    async caller may be handed the coroutine itself, and `plain`, whether a
+    sync caller's call runs inline (the home loop, the sync loop, if the
+    mode in force is auto)."""
+    auto = mode_under(home, None, obj) is AUTO
+    on_sync = home.loop is SYNC_LOOP
+    home.plain = auto and on_sync
+    if not auto:
+        home.hot = COLD
+    elif on_sync:
+        home.hot = hot_for(_engine.sync_loop())
+    else:
+        home.hot = hot_for(home.loop)
+
+
+# -- birth -------------------------------------------------------------------------
+
+
+def mark_class(cls: type, loop_bound: bool | None) -> None:
+    """At the walk of the smart class `cls`: record whether its objects get a
+    birth home (the keyword, else the nearest base's keyword, else whether it
+    is an async context manager), and give it what that needs."""
+    setattr_ = type.__setattr__
+    if loop_bound is not None:
+        setattr_(cls, BOUND_KEY, bool(loop_bound))
+    flag = getattr(cls, BOUND_KEY, None)
+    has_aenter = lookup_static(cls, "__aenter__") is not None
+    bound = has_aenter if flag is None else bool(flag)
+    if cls.__dict__.get("_is_protocol", False):
+        bound = has_aenter = False  # a protocol is never instantiated
+    # What an object made in sync code gets: a shared home (see _modes).
+    shared = None
+    if bound:
+        shared = SYNC_BORN if class_mode(cls) is AUTO else SYNC_BORN_MODED
+    setattr_(cls, BORN_KEY, shared)
+    if bound:
+        wrap_init(cls)
+    if bound or has_aenter:  # it can have a home: copies must not carry it
+        wrap_getstate(cls)
+
+
+def wrap_init(cls: type) -> None:
+    """Give the loop-bound class `cls` an `__init__` that sets the birth home
+    first: its own `__init__` wrapped, or the inherited one, unless that is
+    wrapped already (a smart base's)."""
+    own = cls.__dict__.get("__init__")
+    target = own if own is not None else lookup_static(cls, "__init__")
+    if target is None:
+        target = object.__init__
+    if getattr(target, WRAPPED_MARK, False):
+        return
+    original: Callable[..., None] = target  # type: ignore[assignment]
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        # (The outermost `__init__` decides: a subclass's, calling this one
+        # through super(), has set the home already.)  Made in plain sync
+        # code, the common case, is decided here: construction is budgeted
+        # (+1 us over a class without resources).
+        shared = self._smartasync_born
+        if shared is not None and getattr(self, INSTANCE_KEY, None).__class__ is not Home:
+            frame = _getframe(1)
+            code = frame.f_code
+            if (
+                code.co_flags & ASYNC_CODE_FLAGS
+                or code.co_name in NOT_PLAIN_SYNC
+                or type(self).__setattr__ is not _object_setattr
+            ):
+                born(self, frame, shared)
+            else:
+                # A plain assignment (a mode slot's __set__, if the class has
+                # one), 16 ns against 110 for object.__setattr__; and never
+                # through `__dict__`, which would turn the object's inline
+                # attribute values into a dict (slower attribute reads on
+                # the fast path, whose specialisations then miss).
+                try:
+                    self._smartasync_mode = shared
+                except AttributeError:  # __slots__ without room for it: no home
+                    pass
+        original(self, *args, **kwargs)
+
+    setattr(__init__, WRAPPED_MARK, True)
+    type.__setattr__(cls, "__init__", __init__)
+
+
+def born(obj: object, frame: Any, shared: Home) -> None:
+    """Give `obj` its birth home: by the caller rule applied to `frame`, the
+    code that made it (see the module docstring).  `shared`: what its class
+    gives an object made in sync code (SYNC_BORN: the class mode is auto)."""
+    code: CodeType = frame.f_code
+    if code.co_flags & ASYNC_CODE_FLAGS or caller_is_async(frame):
+        loop = _get_running_loop()
+        if loop is None:
+            return  # trio, or a coroutine driven by hand: no asyncio home
+        home = Home(loop, NO_MODE, 0)
+        home.made = (code, frame.f_lasti)
+        home.gen = _generation
+        if shared is SYNC_BORN:
+            home.hot = hot_for(loop)
+    else:
+        home = shared
+    try:
+        if type(obj).__setattr__ is _object_setattr:
+            obj._smartasync_mode = home  # type: ignore[attr-defined]  # (see wrap_init)
+        else:
+            object.__setattr__(obj, INSTANCE_KEY, home)
+    except (AttributeError, TypeError):
+        pass  # no room to store it (__slots__ without a mode slot): no home
+
+
+def set_prior(obj: object, home: Home, mode: Mode) -> None:
+    """`set_mode` on an object with a home: the mode is kept under the home
+    (for after an exit) and is in force meanwhile."""
+    if home is SYNC_BORN or home is SYNC_BORN_MODED:  # shared: this object gets its own
+        home = Home(SYNC_LOOP, NO_MODE, 0)
+        object.__setattr__(obj, INSTANCE_KEY, home)
+    target = home
+    while type(target.prior) is Home:  # a `with` over a birth home: the birth home's
+        target = target.prior
+    target.prior = mode
+    while True:
+        _is_hot(home, obj)
+        if type(home.prior) is not Home:
+            break
+        home = home.prior
 
 
 # -- entering and leaving ------------------------------------------------------------
@@ -86,11 +256,14 @@ def wrap_aexit(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _raw(obj: object) -> object:
-    try:
-        return vars(obj).get(INSTANCE_KEY, NO_MODE)
-    except TypeError:  # slotted: maybe a mode slot
-        slot = lookup_static(type(obj), INSTANCE_KEY)
-        return slot.raw(obj) if isinstance(slot, ModeSlot) else NO_MODE
+    """What `obj` itself holds in its mode slot (a Home or its own mode), or
+    NO_MODE.  Read without `vars()`, which would turn the object's inline
+    attribute values into a dict (see `wrap_init`); an own mode equal to the
+    class's reads as NO_MODE, which means the same."""
+    value = getattr(obj, INSTANCE_KEY, NO_MODE)
+    if type(value) is Home or value is getattr(type(obj), INSTANCE_KEY, NO_MODE):
+        return value if type(value) is Home else NO_MODE
+    return value
 
 
 def _enter(obj: object) -> bool:
@@ -99,19 +272,36 @@ def _enter(obj: object) -> bool:
     if loop is None:
         return False  # not on an asyncio loop (trio): no home
     raw = _raw(obj)
-    if type(raw) is Home:
+    if type(raw) is Home and raw.depth > 0 and (raw.gen == _generation or raw.loop is SYNC_LOOP):
         raw.depth += 1  # entered again (nested, or super().__aenter__()): same home
         return True
+    # On top of a birth home (given back at the exit), or of nothing.  The
+    # sync loop is recorded as such, so that a `with` block going on in a
+    # forked child runs on the child's own sync loop.
+    prior = raw
+    if type(raw) is Home and raw.depth > 0:  # entered on the parent's loop before a fork
+        prior = _base(raw)
+    home = Home(SYNC_LOOP if _engine.is_sync_loop(loop) else loop, prior)
+    home.gen = _generation
+    _is_hot(home, obj)
     try:
-        object.__setattr__(obj, INSTANCE_KEY, Home(loop, raw))
+        object.__setattr__(obj, INSTANCE_KEY, home)
     except (AttributeError, TypeError):
         return False  # no room to store it (__slots__ without a mode slot): no home
     return True
 
 
+def _base(home: Home) -> object:
+    """What is under the explicit entries of `home`: a birth home or a mode."""
+    prior: object = home
+    while type(prior) is Home and prior.depth > 0:
+        prior = prior.prior
+    return prior
+
+
 def _leave(obj: object) -> None:
     raw = _raw(obj)
-    if type(raw) is not Home:
+    if type(raw) is not Home or raw.depth == 0:
         return
     raw.depth -= 1
     if raw.depth <= 0:
@@ -119,6 +309,7 @@ def _leave(obj: object) -> None:
 
 
 def _drop(obj: object, home: Home) -> None:
+    """Take `home` off `obj`, giving back what was under it."""
     if home.prior is NO_MODE:
         try:
             object.__delattr__(obj, INSTANCE_KEY)
@@ -128,24 +319,112 @@ def _drop(obj: object, home: Home) -> None:
         object.__setattr__(obj, INSTANCE_KEY, home.prior)
 
 
-def usable(obj: object, home: object, name: str) -> bool:
-    """True if `home` is a Home whose loop is open.  A home whose loop has
-    closed while the object was still entered is dropped, with a warning."""
+def current(obj: object, home: object, name: str) -> Home | None:
+    """The home a call on `obj` runs on, given `home`, what its mode slot holds:
+    None when it has none (anymore).
+
+    A home whose loop has closed is dropped: a birth home gives way to the
+    sync loop (and remembers where the object was made, for the cross-loop
+    note); an entered one to what was under it, with a warning (the object
+    was never exited).  After a fork, homes on the parent's loops go."""
     if type(home) is not Home:
-        return False
-    loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
-    if not loop.is_closed():
-        return True
-    _drop(obj, home)
-    warnings.warn(
-        f"{name}(): {type(obj).__qualname__} object was entered with `async with` on an "
-        f"event loop that has closed without exiting it; its calls follow the ordinary "
-        f"rules again. Exit it (`async with` ending, or `await obj.__aexit__(...)`) before "
-        f"its loop closes.",
-        RuntimeWarning,
-        stacklevel=4,
-    )
-    return False
+        return None
+    if home.loop is SYNC_LOOP:
+        return home
+    if home.gen == _generation:
+        loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
+        if not loop.is_closed():
+            return home
+        if home.depth > 0:
+            _drop(obj, home)
+            warnings.warn(
+                f"{name}(): {type(obj).__qualname__} object was entered with `async with` "
+                f"on an event loop that has closed without exiting it; its calls follow the "
+                f"ordinary rules again. Exit it (`async with` ending, or "
+                f"`await obj.__aexit__(...)`) before its loop closes.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return current(obj, home.prior, name)
+    elif home.depth > 0:  # entered in the parent, on its loop: gone in the child
+        _drop(obj, home)
+        return current(obj, home.prior, name)
+    # A birth home on a loop that has closed (or the parent's): the object
+    # lives on the sync loop from now on.
+    moved = Home(SYNC_LOOP, home.prior, 0)
+    moved.gen = _generation
+    moved.made = home.made
+    _is_hot(moved, obj)
+    try:
+        object.__setattr__(obj, INSTANCE_KEY, moved)
+    except (AttributeError, TypeError):
+        return None
+    return moved
+
+
+def made_where(obj: object) -> str | None:
+    """Where an object that lives on the sync loop after its birth loop
+    closed was made, for the cross-loop note; None otherwise."""
+    home = home_of(obj)
+    while home is not None and home.made is None and type(home.prior) is Home:
+        home = home.prior
+    if home is None or home.made is None or home.loop is not SYNC_LOOP:
+        return None
+    code, lasti = home.made
+    line = None
+    for start, end, number in code.co_lines():
+        if start <= lasti < end:
+            line = number
+            break
+    return f"{code.co_qualname} ({code.co_filename}, line {line})"
+
+
+# -- copies --------------------------------------------------------------------------
+
+
+def wrap_getstate(cls: type) -> None:
+    """Copies and pickles of a homeable class carry no home: its
+    `__getstate__` (its own, or the inherited one) with the home taken out of
+    the state, and the instance's own mode, if any, kept."""
+    own = cls.__dict__.get("__getstate__")
+    if own is not None and getattr(own, WRAPPED_MARK, False):
+        return
+    if own is None and getattr(lookup_static(cls, "__getstate__"), WRAPPED_MARK, False):
+        return
+    owner = cls
+
+    def __getstate__(self: Any) -> Any:
+        state = own(self) if own is not None else _super(owner, self).__getstate__()
+        return _without_home(state)
+
+    if own is not None:
+        functools.update_wrapper(__getstate__, own)
+    setattr(__getstate__, WRAPPED_MARK, True)
+    type.__setattr__(cls, "__getstate__", __getstate__)
+
+
+def _without_home(state: Any) -> Any:
+    if isinstance(state, dict):
+        return _strip(state)
+    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
+        first = _strip(state[0]) if isinstance(state[0], dict) else state[0]
+        return (first, _strip(state[1]))
+    return state
+
+
+def _strip(namespace: dict[str, Any]) -> dict[str, Any]:
+    value = namespace.get(INSTANCE_KEY)
+    if type(value) is not Home:
+        return namespace
+    stripped = dict(namespace)
+    mode: object = value
+    while type(mode) is Home:
+        mode = mode.prior
+    if isinstance(mode, str):
+        stripped[INSTANCE_KEY] = mode
+    else:
+        del stripped[INSTANCE_KEY]
+    return stripped
 
 
 # -- calls on an object with a home ----------------------------------------------------
@@ -153,7 +432,10 @@ def usable(obj: object, home: object, name: str) -> bool:
 
 def mode_under(home: Home, method_mode: Mode | None, source: object) -> Mode:
     """The mode in force for a call on a homed instance (as `resolve_mode`)."""
-    own = canonical_mode(home.prior) if isinstance(home.prior, str) else None
+    prior = home.prior
+    while type(prior) is Home:
+        prior = prior.prior
+    own = canonical_mode(prior) if isinstance(prior, str) else None
     if method_mode is None:
         return own or class_mode(type(source))
     return own or method_mode
@@ -163,16 +445,37 @@ def awaitable_for(home: Home, coro: Any, name: str) -> Any:
     """What an async caller gets: the coroutine itself on the home loop (or
     under a library that is not asyncio), else one that runs it there."""
     running = _get_running_loop()
-    if running is home.loop or running is None:
+    if running is None or running is loop_of(home):
         return coro
     return _across(home, coro, name)
+
+
+def aio_for(home: Home, coro: Any, name: str) -> Any:
+    """`.aio()` on a homed object: a coroutine that goes to the home loop if
+    it is awaited anywhere else (`asyncio.run(obj.m.aio())` included); the
+    loop is known only once it is awaited."""
+    running = _get_running_loop()
+    if running is not None:
+        return coro if running is loop_of(home) else _across(home, coro, name)
+    return _when_awaited(home, coro, name)
+
+
+async def _when_awaited(home: Home, coro: Any, name: str) -> Any:
+    try:
+        running = _get_running_loop()
+        if running is None or running is loop_of(home):
+            return await coro
+    except BaseException:
+        _engine.close_unstarted(coro)
+        raise
+    return await _across(home, coro, name)
 
 
 def async_face_for(source: object, awaitable: Any, name: str) -> Any:
     """The async face of a context-manager method's step (`__aenter__` /
     `__aexit__`): on the home loop if `source` has one and this is not it."""
-    home = home_of(source) if source is not None else None
-    if home is not None and usable(source, home, name):
+    home = current(source, home_of(source), name) if source is not None else None
+    if home is not None:
         return awaitable_for(home, awaitable, name)
     return awaitable
 
@@ -182,7 +485,7 @@ def iterator_for(home: Home, agen: Any, name: str) -> Any:
     object: the generator itself on the home loop, else one whose every step
     runs there."""
     running = _get_running_loop()
-    if running is home.loop or running is None:
+    if running is None or running is loop_of(home):
         return agen
     return _AcrossIterator(home, agen, name)
 
@@ -217,8 +520,8 @@ class _AcrossIterator:
         return f"<smartasync async iterator over {self._agen!r}, on its home loop>"
 
 
-# Coroutines (not bare awaitables): what run_coroutine_threadsafe takes, and
-# created on the home loop's side of the hop only once awaited there.
+# Coroutines (not bare awaitables): what a job runs, and created on the home
+# loop's side of the hop only once awaited there.
 async def _step(agen: Any) -> Any:
     return await agen.__anext__()
 
@@ -236,46 +539,89 @@ async def _throw(agen: Any, *args: Any) -> Any:
 
 
 async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
-    loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
-    if _engine.is_sync_loop(loop):
-        return await _engine.run_async(coro)
+    """Await `coro` run on the home loop, from another loop (rule 3), with
+    the hang warning (rule 5) and the cross-loop note (rule 6)."""
     try:
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
-    except RuntimeError:  # closed meanwhile
-        coro.close()
-        raise
-    return await asyncio.wrap_future(future)
+        if home.loop is SYNC_LOOP:
+            return await _engine.run_async(coro)
+        loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
+        after = _runner.hang_after()
+        on_hang = _runner.across_hang_warning(name) if after is not None else None
+        return await _foreign.run_async(coro, loop, on_hang, after)
+    except BaseException as exc:
+        _engine.close_unstarted(coro)
+        where = _runner.ON_SYNC_LOOP if home.loop is SYNC_LOOP else _runner.ON_HOME_LOOP
+        raise _runner.explain(exc, name, None, where, home)  # noqa: B904  (the same exception)
 
 
 def run_sync(home: Home, coro: Coroutine[Any, Any, Any], name: str, source: object) -> Any:
     """A blocking call on a homed object: run `coro` on the home loop."""
-    loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
     running = _get_running_loop()
+    if home.loop is SYNC_LOOP:
+        if running is not None and _engine.is_sync_loop(running):
+            coro.close()
+            raise _cannot_wait(name, source)
+        return _runner.run_blocking(coro, name, None, False, source)
+    loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
     if running is loop:
         coro.close()
-        display = _runner.display_name(name, source)
-        raise RuntimeError(
-            f"{display}() was called without `await` from sync code running on the event "
-            f"loop that {type(source).__qualname__} object was entered on (its home loop), "
-            f"which cannot wait for itself. Inside async code write `await {display}()`; "
-            f"from a plain `def` helper, make the helper async, or run it in a worker "
-            f"thread (`await asyncio.to_thread(helper)`)."
-        )
-    if _engine.is_sync_loop(loop):
-        return _runner.run_blocking(coro, name, None, False, source)
+        raise _cannot_wait(name, source)
     return _runner.run_on_loop(coro, loop, name, source)
 
 
-def run_sync_for(source: object, coro: Coroutine[Any, Any, Any], name: str) -> Any:
+def _cannot_wait(name: str, source: object) -> RuntimeError:
+    display = _runner.display_name(name, source)
+    short = display.rpartition(".")[2]
+    return RuntimeError(
+        f"{display}() was called without `await` from sync code running on the event "
+        f"loop where this {type(source).__qualname__} object lives (its home loop: where it "
+        f"was made, or entered with `with`/`async with`), which cannot wait for itself. "
+        f"In async code write `await obj.{short}(...)`; in a plain `def` helper called "
+        f"from async code, make the helper `async def` and await it (`obj.{short}.aio(...)` "
+        f"gives the awaitable from anywhere). A worker thread would not help here: the "
+        f"call would still wait for this loop."
+    )
+
+
+def nested_on_home(source: object, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    """A nested blocking call (code running on the sync loop or a secondary
+    loop makes it) on an object that lives on the sync loop cannot be
+    served: raise, saying to await it.  Nothing for other objects."""
+    home = home_of(source)
+    if home is not None and home.loop is SYNC_LOOP:
+        coro.close()
+        raise _cannot_wait(name, source)
+
+
+def run_sync_for(
+    source: object, coro: Coroutine[Any, Any, Any], name: str, entering: bool = False
+) -> Any:
     """`run_blocking` for the sync faces (`with`, `for`, context-manager
-    methods): on the home loop if `source` has one."""
+    methods): on the home loop if `source` has one.  `entering`: the entry
+    of a `with` statement, which makes the sync loop the home (rule 3) unless
+    the object is entered already: it runs there, not on a birth home."""
     if source is None:
         return _runner.run_blocking(coro, name)
     try:
-        home = home_of(source)
-        if home is not None and usable(source, home, name):
+        home = current(source, home_of(source), name)
+        if entering and home is not None and home.depth == 0:
+            home = None
+        if home is not None:
             return run_sync(home, coro, name, source)
     except BaseException:
         _engine.close_unstarted(coro)  # (a Ctrl-C landing here: never started)
         raise
     return _runner.run_blocking(coro, name, None, False, source)
+
+
+def _after_fork_in_child() -> None:
+    global _generation
+    _generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_runner.nested_on_home = nested_on_home
+_runner.made_where = made_where

@@ -9,6 +9,8 @@ home loop of the object it came from if that object was entered (`_home`).
 from __future__ import annotations
 
 import asyncio
+import os
+import queue
 import sys
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
@@ -273,20 +275,34 @@ class SyncIterator(Generic[_Y]):
     # on 3.11).  Started first, then the class; done first, then the class:
     # a Ctrl-C in between leaves a finaliser that has nothing to do, never a
     # started iterator without one.
-    def _close_here(self) -> None:
-        """Close the async generator if it started and has not finished, and
-        if this is where running a loop is safe: the thread that iterated,
-        outside any running loop.  Elsewhere it is left to its loop's
-        async-generator finaliser, which schedules `aclose()` on that loop."""
-        if (
-            self._state == _STARTED
-            and getattr(self._agen, "ag_frame", None) is not None
-            and threading.get_ident() == self._thread
-            and asyncio._get_running_loop() is None
-        ):
-            self.close()
+    def _close_here(self, finalising: bool = False) -> None:
+        """Close the async generator if it started and has not finished: here
+        if this is where running a loop is safe (the thread that iterated,
+        outside any running loop), else by the closer thread (a sync helper
+        inside async code that dropped it, the garbage collector in another
+        thread), which runs it as a sync call at once: left to its loop's
+        async-generator finaliser, the `aclose()` waited for somebody to run
+        the sync loop again, and was destroyed pending at exit.
+        `finalising`: called by `__del__`, maybe with the generator finalised
+        too (see `_aclose_once`)."""
+        if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
+            return
+        if threading.get_ident() == self._thread and asyncio._get_running_loop() is None:
+            if not finalising:
+                self.close()
+                return
+            self._done()
+            _run_deferred(self._source, self._name, take_ctrl_c(), _aclose_once, self._agen)
+            return
+        self._done()
+        # No lock is taken here (this may run in a finaliser, in any thread,
+        # in the middle of the engine's own locked code): SimpleQueue.put is
+        # safe there by design.
+        _closing.put((self._source, self._agen, self._name))
 
     def _start(self) -> None:
+        if _closer[0] is None:
+            _start_closer()
         if type(self) is SyncIterator:
             self.__class__ = _Started
         self._state = _STARTED
@@ -301,6 +317,58 @@ class SyncIterator(Generic[_Y]):
         return f"<smartasync sync iterator over {self._agen!r}>"
 
 
+# Iterators dropped where they cannot be closed: (source, agen, name).
+_closing: queue.SimpleQueue[tuple[object, Any, str]] = queue.SimpleQueue()
+_closer: list[threading.Thread | None] = [None]
+_closer_lock = threading.Lock()
+
+
+def _start_closer() -> None:
+    # From `_start`, in ordinary code (never in a finaliser).
+    with _closer_lock:
+        if _closer[0] is None:
+            thread = threading.Thread(target=_closer_main, name="smartasync-closer", daemon=True)
+            thread.start()
+            _closer[0] = thread
+
+
+def _closer_main() -> None:
+    while True:
+        source, agen, name = _closing.get()
+        try:
+            run_sync_for(source, _aclose_once(agen), name)
+        except BaseException:
+            pass
+        del source, agen
+
+
+async def _aclose_once(agen: Any) -> None:
+    """Close `agen` unless its loop's finaliser does: a started iterator
+    freed by the garbage collector from a reference cycle is finalised with
+    its generator, whose asyncio finaliser schedules an `aclose()` of its own
+    (two at once failed: "aclose(): asynchronous generator is already
+    running").  A few loop iterations let that one start first; then this
+    one waits for it, or closes the generator itself."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+    # (Polled: the other close is a task of asyncio's, with no event to wait on.)
+    while agen.ag_frame is not None and agen.ag_running:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+    if agen.ag_frame is not None:
+        await _aclose(agen)
+
+
+def _after_fork_in_child() -> None:
+    global _closing, _closer_lock
+    _closing = queue.SimpleQueue()
+    _closer_lock = threading.Lock()
+    _closer[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _Started(SyncIterator[_Y]):
     """A SyncIterator that started and has not finished: dropping it closes
     its async generator."""
@@ -309,7 +377,7 @@ class _Started(SyncIterator[_Y]):
 
     def __del__(self) -> None:
         if not sys.is_finalizing():
-            self._close_here()
+            self._close_here(True)
 
 
 class DualContextManager(Generic[_T]):
@@ -430,7 +498,7 @@ def _run_deferred(
     try:
         made = make(*args)
         running = made if entry is None else _entering(made, entry)
-        value = run_sync_for(source, running, name)
+        value = run_sync_for(source, running, name, entry is not None)
     except BaseException:
         # Refused before it ran (on the home loop's thread, say): no
         # "never awaited" for either coroutine.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dis
 import inspect
-from types import FrameType
+import sys
+from types import CodeType, FrameType
 from typing import Final, Literal, TypeAlias, TypeVar
 
 _V = TypeVar("_V")
@@ -28,23 +29,91 @@ CLASS_KEY: Final = "_smartasync_class_mode"
 
 
 class Home:
-    """Stored under INSTANCE_KEY while an instance is entered (`with` /
-    `async with`): the loop all of its calls run on (DESIGN §3 rule 3), and
-    the instance's own mode from before, given back on exit.
+    """Stored under INSTANCE_KEY while an instance has a home (DESIGN §3 rule
+    3): the loop all of its calls run on, and the instance's own mode from
+    before (or, for a `with` on top of a birth home, that birth home), given
+    back on exit.
 
-    Living where the mode lives costs never-entered objects nothing: the
-    inline fast path already reads that attribute, and only `AUTO` passes
-    it; a Home sends the call to the slow path, which routes it."""
+    Living where the mode lives costs objects without a home nothing: the
+    inline fast path already reads that attribute, and only `AUTO` passes it.
+    A Home passes it too, in auto mode, when an async caller runs on the home
+    loop itself (`hot`, see `is_hot`), and when a sync caller's call would run
+    on the sync loop anyway (`plain`: the home is the sync loop); anything
+    else goes to the slow path, which routes it (`_home`)."""
 
-    __slots__ = ("depth", "loop", "prior")
+    __slots__ = ("depth", "gen", "hot", "loop", "made", "plain", "prior")
 
-    def __init__(self, loop: object, prior: object) -> None:
+    def __init__(self, loop: object, prior: object, depth: int = 1) -> None:
+        # An event loop, or SYNC_LOOP: the sync loop, whichever it is now
+        # (it is replaced after a fork, or after user code closed it).
         self.loop = loop
-        self.prior = prior  # the instance's own mode (a str), or NO_MODE
-        self.depth = 1  # nested entries: the home goes with the outermost exit
+        self.prior = prior  # the instance's own mode (a str), a birth Home, or NO_MODE
+        # Nested entries: the home goes with the outermost exit.  0: a birth
+        # home, which no exit removes.
+        self.depth = depth
+        # The loop on which an async caller may be given the coroutine at
+        # once (the home loop, when the mode in force is auto), else COLD.
+        self.hot: object = COLD
+        # A sync caller's call may be run inline as for an object without a
+        # home: the home is the sync loop and the mode in force is auto.
+        self.plain: bool = False
+        self.gen = 0  # the fork generation it was made in (see _home)
+        self.made: tuple[CodeType, int] | None = None  # where a birth home was made
+
+
+class _SyncLoop:
+    """The marker for "the sync loop" in `Home.loop`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<smartasync sync loop>"
+
+
+SYNC_LOOP: Final = _SyncLoop()
+
+
+class _Cold:
+    """`Home.hot` when no loop is: never the running loop, and (for 3.11's
+    test, see `HOT_TEST`) never running in any thread."""
+
+    __slots__ = ()
+    _thread_id = None
+
+
+COLD: Final = _Cold()
+
+# How the generated fast path tests that an async caller runs on `m.hot`.
+# 3.12+: `asyncio._get_running_loop()` is a read of the thread state (~30 ns).
+# 3.11: it compares the process id with the loop holder's, a `getpid()`
+# system call each time (~200 ns measured in this sandbox, which alone broke
+# the 1.15x budget of an await at home); there the loop's `_thread_id` (set
+# by `run_forever` and by the engine's inline driver while the loop runs in
+# that thread) is compared with the caller's thread: an async caller running
+# in the thread that runs the home loop runs on it, as asyncio allows one
+# running loop per thread.  Loops without `_thread_id` get COLD there.
+HOT_BY_THREAD: Final = sys.version_info < (3, 12)
+
+
+def hot_for(loop: object) -> object:
+    """`loop` as a `Home.hot` value (COLD where the fast test cannot read it)."""
+    if loop is None:
+        return COLD
+    if HOT_BY_THREAD and not hasattr(loop, "_thread_id"):
+        return COLD
+    return loop
 
 
 NO_MODE: Final = object()
+
+# The birth home of every object made in sync code whose mode is auto: one
+# shared object, so such an object costs one dict entry, and the fast path
+# recognises it by identity.  The engine keeps `hot` on the sync loop of the
+# moment.  Never mutated per object: `set_mode` or an entry replaces it.
+SYNC_BORN: Final = Home(SYNC_LOOP, NO_MODE, 0)
+SYNC_BORN.plain = True
+# The same for a class whose mode is not auto (neither fast path applies).
+SYNC_BORN_MODED: Final = Home(SYNC_LOOP, NO_MODE, 0)
 
 
 def check_mode(mode: object, where: str) -> Mode:
@@ -86,7 +155,7 @@ def own_mode(obj: object) -> Mode | None:
         slot = lookup_static(type(obj), INSTANCE_KEY)
         return slot.own(obj) if isinstance(slot, ModeSlot) else None
     mode = namespace.get(INSTANCE_KEY)
-    if type(mode) is Home:
+    while type(mode) is Home:
         mode = mode.prior
     return _CANONICAL.get(mode) if isinstance(mode, str) else None
 
@@ -112,7 +181,7 @@ class ModeSlot:
 
     def own(self, obj: object) -> Mode | None:
         mode = self.raw(obj)
-        if type(mode) is Home:
+        while type(mode) is Home:
             mode = mode.prior
         return _CANONICAL.get(mode) if isinstance(mode, str) else None
 
