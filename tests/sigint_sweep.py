@@ -61,6 +61,7 @@ SCENARIOS: Final = (
     "async_generator",
     "context_manager",
     "threads",
+    "birth_home",
 )
 # Every failure kind, in the order the table shows them.
 KINDS: Final = (
@@ -95,6 +96,7 @@ VICTIMS: Final[dict[str, tuple[str, ...]]] = {
     "async_generator": ("victim",),
     "context_manager": ("victim", "body"),
     "threads": ("victim",),
+    "birth_home": ("victim",),
 }
 DIRTY_MARKERS: Final = (
     "Task was destroyed",
@@ -271,7 +273,12 @@ def _child(scenario: str, delay_ms: float | None, warm: bool) -> None:
             finally:
                 await cleanup(self.tag)
 
-    obj = Obj()
+    class Born(Obj, loop_bound=True):
+        """Lives on the loop of the code that made it (DESIGN §3 rule 3)."""
+
+    # birth_home: made in sync code, so it lives on the sync loop, and its
+    # calls take the birth-home paths (the fast path's `plain` test).
+    obj = Born() if scenario == "birth_home" else Obj()
     sender = _Sender(None if delay_ms is None else delay_ms / 1000)
     phase = "before"
     call_ms: float | None = None

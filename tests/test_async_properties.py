@@ -228,9 +228,21 @@ async def test_async_code_in_comprehensions_and_gather() -> None:
 
 @pytest.mark.asyncio
 async def test_a_sync_helper_inside_async_code_gets_the_value() -> None:
-    account: Any = Account(4)
+    account: Any = made_in_sync_code(4)  # lives on the sync loop
     assert read_balance(account) == 4
     assert account.loops[0] is not asyncio.get_running_loop()
+
+
+@pytest.mark.asyncio
+async def test_a_sync_helper_on_the_home_loop_is_told_to_await() -> None:
+    account: Any = Account(4)  # an async context manager made here: it lives on this loop
+    with pytest.raises(RuntimeError, match="await"):
+        read_balance(account)
+    assert await account.balance == 4
+
+
+def made_in_sync_code(balance: int) -> Account:
+    return Account(balance)
 
 
 @pytest.mark.asyncio
@@ -242,7 +254,7 @@ async def test_setter_from_async_code() -> None:
 
 @pytest.mark.asyncio
 async def test_sync_mode_gives_async_code_the_value_and_says_so_when_awaited() -> None:
-    account: Any = Account(6)
+    account: Any = made_in_sync_code(6)
     set_mode(account, "sync")
     assert account.balance == 6
     with pytest.raises(TypeError, match=r"Account\.balance\.aio\(obj\)") as caught:
@@ -253,7 +265,7 @@ async def test_sync_mode_gives_async_code_the_value_and_says_so_when_awaited() -
 
 @pytest.mark.asyncio
 async def test_explicit_forms_from_async_code() -> None:
-    account: Any = Account(9)
+    account: Any = made_in_sync_code(9)
     assert await dual(Account).balance.aio(account) == 9
 
     def blocking() -> int:
@@ -278,7 +290,7 @@ def read_balance_report(account: Account) -> Any:
 
 @pytest.mark.asyncio
 async def test_cached_property_filled_by_sync_code_is_awaitable_in_async_code() -> None:
-    account: Any = Account()
+    account: Any = made_in_sync_code(10)
     assert read_balance_report(account) == "report 1"
     assert await account.report == "report 1"
     assert account.computed == 1

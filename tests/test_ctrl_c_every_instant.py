@@ -101,6 +101,12 @@ class Owner(SmartAsync):
             await cleanup(self)
 
 
+class Born(Owner, loop_bound=True):
+    # Lives on the loop of the code that made it: the sync loop here (made by
+    # `attempt`, a plain function), so an await in asyncio.run is carried there.
+    pass
+
+
 class Steps(SmartAsync):
     # An async iterator of its own (`for x in obj` runs the sync twins).
     def __init__(self):
@@ -139,7 +145,12 @@ def attempt(k):
     # One `with` (sync code) or `async with` (in asyncio.run), with SIGINT
     # raised at the k-th instant of its entry or exit (0: never).  Returns
     # what happened, and whether the instant was the entry of `__exit__`.
-    subject = Res() if flavour == "twin" else Steps() if flavour == "steps" else Owner()
+    subject = (
+        Res() if flavour == "twin"
+        else Steps() if flavour == "steps"
+        else Born() if flavour == "born"
+        else Owner()
+    )
     manager = subject.session() if flavour == "acm" else subject  # (a `with` only)
     instants = 0
     at_exit_entry = raised = False
@@ -163,7 +174,7 @@ def attempt(k):
     def sync_call():
         try:
             sys.setprofile(profiler)
-            if flavour == "method":
+            if flavour in ("method", "born"):
                 subject.work()
             elif flavour == "sync_form":
                 subject.work.sync()
@@ -179,7 +190,7 @@ def attempt(k):
     async def async_call():
         try:
             sys.setprofile(profiler)
-            if flavour == "method":
+            if flavour in ("method", "born"):
                 await subject.work()
             elif flavour == "property":
                 await subject.value
@@ -271,6 +282,7 @@ def _sweep(flavour: str, phase: str, context: str, loops: str) -> None:
 
 CASES = [("twin", "enter"), ("twin", "exit"), ("acm", "enter"), ("acm", "exit")]
 CASES += [("method", "call"), ("property", "call"), ("agen", "call"), ("steps", "call")]
+CASES += [("born", "call")]  # an object with a birth home (DESIGN §3 rule 3)
 
 
 @pytest.mark.timeout(600)

@@ -265,8 +265,9 @@ async def test_async_code_gets_the_async_generator_with_asend_and_athrow() -> No
 @pytest.mark.asyncio
 async def test_sync_helper_inside_async_code_can_send_and_throw() -> None:
     # A plain `def` helper called from async code gets the sync face; its
-    # steps run on the sync loop (this test's loop waits meanwhile).
-    echo = Echo()
+    # steps run on the sync loop (this test's loop waits meanwhile).  Made in
+    # sync code, so it lives there (made here, it would live on this loop).
+    echo = make_echo()
     reference: list[str] = []
 
     def helper() -> list[Any]:
@@ -275,6 +276,10 @@ async def test_sync_helper_inside_async_code_can_send_and_throw() -> None:
     assert helper() == _script(_sync_gen(reference))
     assert echo.events == ["cleanup"]
     assert all(loop is not asyncio.get_running_loop() for loop in echo.loops)
+
+
+def make_echo() -> Echo:
+    return Echo()
 
 
 @pytest.mark.asyncio

@@ -42,6 +42,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import smartasync
+import smartasync._engine
+import smartasync._home
 from smartasync import SmartAsync
 
 from .conftest import Server, free_port, run_python
@@ -951,32 +954,50 @@ def test_exception_from_the_home_is_the_same_object_sync_home() -> None:
 
 @pytest.mark.timeout(30)
 @pytest.mark.asyncio
-async def test_after_async_with_exits_there_is_no_home() -> None:
+async def test_after_async_with_exits_the_birth_home_is_back() -> None:
     use_daemon_workers()
     loop = asyncio.get_running_loop()
-    probe = Probe()
+    probe = Probe()  # made in this async test: it lives on this loop from birth
     async with probe:
         assert await probe.where() is loop
+    assert await probe.where() is loop
 
     def helper() -> asyncio.AbstractEventLoop:
         return probe.where()
 
-    # A sync helper in this async test: no RuntimeError any more; it runs on
-    # the sync loop, as for an object never entered.
-    ran_on = helper()
-    assert ran_on is not loop
-    assert probe.where.sync() is ran_on
+    # A sync helper in this async test, on the object's home loop: it cannot
+    # wait for that loop, so it says to await (rule 3), before and after the
+    # `async with`.
+    with pytest.raises(RuntimeError, match="await"):
+        helper()
+    with pytest.raises(RuntimeError, match="await"):
+        probe.where.sync()
 
     async def other_loop() -> bool:
         async with asyncio.timeout(DEADLINE):
-            return await probe.where() is asyncio.get_running_loop()
+            return await probe.where() is loop
 
-    # An async call from another loop runs on that caller's loop (rule 1).
+    # An async call from another loop runs on the object's home (rule 3).
     assert await on_another_loop(other_loop, "an async call after exit") is True
 
 
+def test_after_async_with_exits_a_sync_born_object_is_on_the_sync_loop() -> None:
+    probe = Probe()  # made in sync code: it lives on the sync loop
+
+    async def main() -> tuple[bool, bool]:
+        async with probe:
+            inside = await probe.where() is asyncio.get_running_loop()
+        after = await probe.where() is asyncio.get_running_loop()
+        return inside, after
+
+    # Entered with `async with`: at home on that loop until the exit, then
+    # back on the sync loop, where a sync call runs too.
+    assert asyncio.run(main()) == (True, False)
+    assert probe.where() is smartasync._engine.sync_loop()
+
+
 @pytest.mark.timeout(30)
-def test_after_with_exits_there_is_no_home() -> None:
+def test_after_with_exits_the_birth_home_is_back() -> None:
     async def main() -> bool:
         async with asyncio.timeout(DEADLINE):
             return await probe.where() is asyncio.get_running_loop()
@@ -985,6 +1006,33 @@ def test_after_with_exits_there_is_no_home() -> None:
     with probe:
         sync_loop = probe.entered_on
         assert probe.where() is sync_loop
+        assert asyncio.run(main()) is False  # at home: served by the sync loop
+    assert asyncio.run(main()) is False  # born in sync code: the sync loop still
+    assert probe.where() is sync_loop
+
+
+@smartasync.smartasync(loop_bound=False)
+class Unbound(SmartAsync):
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def where(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+
+@pytest.mark.timeout(30)
+def test_after_with_exits_an_unbound_object_has_no_home() -> None:
+    async def main() -> bool:
+        async with asyncio.timeout(DEADLINE):
+            return await probe.where() is asyncio.get_running_loop()
+
+    probe = Unbound()
+    assert smartasync._home.home_of(probe) is None
+    with probe:
+        sync_loop = probe.where()
         assert asyncio.run(main()) is False  # at home: served by the sync loop
     assert asyncio.run(main()) is True  # no home: the caller's own loop
     assert probe.where() is sync_loop
@@ -995,6 +1043,9 @@ def test_after_with_exits_there_is_no_home() -> None:
 CLOSED_HOME = """
 import asyncio, faulthandler, json, os, sys, warnings
 faulthandler.dump_traceback_later(25, exit=True)
+import smartasync
+import smartasync._engine
+import smartasync._home
 from smartasync import SmartAsync
 
 class Probe(SmartAsync):
@@ -1038,9 +1089,10 @@ assert loop is not dead and not loop.is_closed(), loop
 assert probe.where() is loop, "a second sync call ran elsewhere"
 
 async def main():
-    return await probe.where() is asyncio.get_running_loop()
+    return await probe.where() is loop
 
-assert asyncio.run(main()) is True, "an async call did not run on its caller's loop"
+# Made in sync code: once the entered loop is gone, it lives on the sync loop again.
+assert asyncio.run(main()) is True, "an async call did not run on the sync loop"
 print("OK", flush=True)
 if variant == "abandoned":
     os._exit(0)  # the parked task would be reported at exit; that is not this test's subject

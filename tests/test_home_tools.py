@@ -313,12 +313,28 @@ async def test_worker_threads_are_handed_to_the_home_loop(adb: Db) -> None:
 
 
 @pytest.mark.asyncio
-async def test_no_home_after_async_exit(tmp_path: Path) -> None:
+async def test_birth_home_after_async_exit(tmp_path: Path) -> None:
     loop = asyncio.get_running_loop()
     async with Db(str(tmp_path / "b.db")) as entered:
         assert await asyncio.to_thread(entered.running_loop.sync) is loop
-    assert await entered.running_loop() is loop  # rule 1
-    assert await asyncio.to_thread(entered.running_loop.sync) is not loop  # rule 2
+    # Made in this test's coroutine: it lives on this loop after the exit too.
+    assert await entered.running_loop() is loop
+    assert await asyncio.to_thread(entered.running_loop.sync) is loop
+
+
+@pytest.mark.asyncio
+async def test_no_home_after_async_exit_when_made_in_sync_code(tmp_path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    async with made_in_sync_code(str(tmp_path / "b.db")) as entered:
+        assert await asyncio.to_thread(entered.running_loop.sync) is loop
+    # Made in sync code: back on the sync loop after the exit, for both call styles.
+    sync_loop = await asyncio.to_thread(entered.running_loop.sync)
+    assert sync_loop is not loop
+    assert await entered.running_loop() is sync_loop
+
+
+def made_in_sync_code(path: str) -> Db:
+    return Db(path)
 
 
 @pytest.mark.asyncio
@@ -333,11 +349,11 @@ async def test_sync_entry_homes_on_the_sync_loop_until_exit(tmp_path: Path) -> N
     finally:
         await asyncio.to_thread(db.__exit__, None, None, None)
     assert db.conn is None
-    assert await db.running_loop() is loop  # no home after exit: rule 1 again
+    assert await db.running_loop() is loop  # after the exit: its birth home, this loop
 '''
 
 SYNC_FIXTURE_TESTS = 5
-ASYNC_FIXTURE_TESTS = 4
+ASYNC_FIXTURE_TESTS = 5
 
 PYTEST_INI = """
 [pytest]
@@ -760,7 +776,7 @@ def test_jupyter_client_entered_in_a_cell_serves_cells_with_and_without_await(
         "A6": "A6 5 home",
         "A7": "A7 6 home",
         "A8": "A8 exited True",
-        "A9": "A9 after exit kernel",
+        "A9": "A9 after exit other",  # made in a cell without await: the sync loop
     }
     assert {key: cells[key].strip() for key in expected} == expected, lines_of(with_nb)
 
