@@ -859,3 +859,59 @@ def test_dropped_iterators_close_once_and_print_nothing(flags: tuple[str, ...]) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
     assert quiet(result.stderr) == "", result.stderr
+
+
+# -- a real notebook: nbclient + ipykernel, no `with` anywhere ---------------------------
+
+NB_BIRTH = [
+    ("setup", "from tests.test_home_tools import *  # noqa\n" + "exec(NB_SETUP_SOURCE)"),
+    # Made in a cell without `await`: it lives on the sync loop.
+    ("D1", "c = Pipe()\nc.open()\nprint('D1 opened', 'kernel' if c.opened_on is kernel_loop else 'sync')"),
+    ("D2", "show('D2', c.echo(1), c.opened_on)"),
+    ("D3", "show('D3', await c.echo(2), c.opened_on)"),
+    ("D4", "print('D4', len({id(x) for x in await asyncio.gather(c.where(), c.where())}))"),
+    ("D5", "show('D5', c.echo(4), c.opened_on)"),
+    ("D6", "show('D6', await c.echo.aio(5), c.opened_on)"),
+    # Made in a cell with `await`: it lives on the kernel's loop.
+    # Made in a statement with `await`: it lives on the kernel's loop.  (IPython
+    # runs each statement of a cell on its own: a statement without `await`
+    # is sync code, even in a cell that awaits elsewhere; D1 shows it.)
+    ("E1", "k = await Pipe().open()\nprint('E1 opened', 'kernel' if k.opened_on is kernel_loop else 'sync')"),
+    ("E2", "show('E2', await k.echo(1), kernel_loop)"),
+    ("E3", "attempt('E3', lambda: k.echo(2))"),
+    ("E4", "show('E4', await asyncio.to_thread(k.echo, 3), kernel_loop)"),
+    ("E5", "await k.close()\nc.close()\nprint('E5 closed')"),
+]
+
+
+@pytest.mark.timeout(240)
+def test_jupyter_cells_with_and_without_await_on_one_client_never_entered(tmp_path: Path) -> None:
+    from . import test_home_tools as tools
+
+    for name in ("nbclient", "nbformat", "ipykernel"):
+        pytest.importorskip(name)
+    cells = [
+        ("setup", tools.NB_SETUP.replace("print(\"setup ok\")", "") + "\nprint('setup ok')"),
+        *NB_BIRTH[1:],
+    ]
+    (notebook,) = tools.run_notebooks(tmp_path, cells)
+    text = tools.lines_of(notebook)
+    assert notebook.status == "ok", text
+    got = {key: value.strip() for key, value in notebook.cells.items()}
+    expected = {
+        "setup": "setup ok",
+        "D1": "D1 opened sync",
+        "D2": "D2 1 home",
+        "D3": "D3 2 home",
+        "D4": "D4 1",
+        "D5": "D5 4 home",
+        "D6": "D6 5 home",
+        "E1": "E1 opened kernel",
+        "E2": "E2 1 home",
+        "E4": "E4 3 home",
+        "E5": "E5 closed",
+    }
+    assert {key: got[key] for key in expected} == expected, text
+    first, *rest = got["E3"].splitlines()
+    assert first == "E3 RuntimeError fast", text
+    assert "await" in " ".join(rest), text
