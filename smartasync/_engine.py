@@ -338,16 +338,35 @@ def hand_over(saved: _sigint.Saved | None, submit: Callable[..., _T], *args: Any
         raise
 
 
-async def run_async(coro: Coroutine[Any, Any, _R]) -> _R:
+async def run_async(
+    coro: Coroutine[Any, Any, _R],
+    on_hang: Callable[[], None] | None = None,
+    after: float | None = None,
+) -> _R:
     """Await `coro` run on the sync loop, from a coroutine on another loop
     (an async call on an object whose home is the sync loop).  Cancelling the
-    awaiting task cancels the coroutine there, and waits for its cleanup."""
-    waiter = Waiter(asyncio.get_running_loop())
+    awaiting task cancels the coroutine there, and waits for its cleanup.
+    `on_hang()` runs once if it has not ended after `after` seconds (rule 5;
+    one timer on the awaiting loop, cancelled at the end)."""
+    caller = asyncio.get_running_loop()
+    waiter = Waiter(caller)
     with _lock:
         job = _submit(coro, False)
         job.notify = waiter.notify  # under _lock: the job cannot have started yet
-    await waiter.wait(job)
+    timer = None
+    if on_hang is not None and after is not None:
+        timer = caller.call_later(after, _hang_if_running, job, on_hang)
+    try:
+        await waiter.wait(job)
+    finally:
+        if timer is not None:
+            timer.cancel()
     return job.outcome()  # type: ignore[no-any-return]
+
+
+def _hang_if_running(job: Job, on_hang: Callable[[], None]) -> None:
+    if not job.finished:
+        on_hang()
 
 
 class Waiter:

@@ -542,11 +542,11 @@ async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
     """Await `coro` run on the home loop, from another loop (rule 3), with
     the hang warning (rule 5) and the cross-loop note (rule 6)."""
     try:
-        if home.loop is SYNC_LOOP:
-            return await _engine.run_async(coro)
-        loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
         after = _runner.hang_after()
         on_hang = _runner.across_hang_warning(name) if after is not None else None
+        if home.loop is SYNC_LOOP:
+            return await _engine.run_async(coro, on_hang, after)
+        loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
         return await _foreign.run_async(coro, loop, on_hang, after)
     except BaseException as exc:
         _engine.close_unstarted(coro)

@@ -866,7 +866,10 @@ def test_dropped_iterators_close_once_and_print_nothing(flags: tuple[str, ...]) 
 NB_BIRTH = [
     ("setup", "from tests.test_home_tools import *  # noqa\n" + "exec(NB_SETUP_SOURCE)"),
     # Made in a cell without `await`: it lives on the sync loop.
-    ("D1", "c = Pipe()\nc.open()\nprint('D1 opened', 'kernel' if c.opened_on is kernel_loop else 'sync')"),
+    (
+        "D1",
+        "c = Pipe()\nc.open()\nprint('D1 opened', 'kernel' if c.opened_on is kernel_loop else 'sync')",
+    ),
     ("D2", "show('D2', c.echo(1), c.opened_on)"),
     ("D3", "show('D3', await c.echo(2), c.opened_on)"),
     ("D4", "print('D4', len({id(x) for x in await asyncio.gather(c.where(), c.where())}))"),
@@ -876,7 +879,10 @@ NB_BIRTH = [
     # Made in a statement with `await`: it lives on the kernel's loop.  (IPython
     # runs each statement of a cell on its own: a statement without `await`
     # is sync code, even in a cell that awaits elsewhere; D1 shows it.)
-    ("E1", "k = await Pipe().open()\nprint('E1 opened', 'kernel' if k.opened_on is kernel_loop else 'sync')"),
+    (
+        "E1",
+        "k = await Pipe().open()\nprint('E1 opened', 'kernel' if k.opened_on is kernel_loop else 'sync')",
+    ),
     ("E2", "show('E2', await k.echo(1), kernel_loop)"),
     ("E3", "attempt('E3', lambda: k.echo(2))"),
     ("E4", "show('E4', await asyncio.to_thread(k.echo, 3), kernel_loop)"),
@@ -891,7 +897,7 @@ def test_jupyter_cells_with_and_without_await_on_one_client_never_entered(tmp_pa
     for name in ("nbclient", "nbformat", "ipykernel"):
         pytest.importorskip(name)
     cells = [
-        ("setup", tools.NB_SETUP.replace("print(\"setup ok\")", "") + "\nprint('setup ok')"),
+        ("setup", tools.NB_SETUP.replace('print("setup ok")', "") + "\nprint('setup ok')"),
         *NB_BIRTH[1:],
     ]
     (notebook,) = tools.run_notebooks(tmp_path, cells)
@@ -915,3 +921,64 @@ def test_jupyter_cells_with_and_without_await_on_one_client_never_entered(tmp_pa
     first, *rest = got["E3"].splitlines()
     assert first == "E3 RuntimeError fast", text
     assert "await" in " ".join(rest), text
+
+
+# -- awaits carried to another loop: the hang warning and the cross-loop note ----------
+
+
+class Slowpoke(SmartAsync, loop_bound=True):
+    async def nap(self, seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "awake"
+
+
+HANG_CHILD = """
+import asyncio, sys, warnings
+import smartasync
+from tests.test_birth_homes import Slowpoke, idle_loop_with
+
+smartasync.set_hang_warning(0.2)
+where = sys.argv[1]
+if where == "sync":
+    slow = Slowpoke()                      # lives on the sync loop
+else:
+    loop, slow = idle_loop_with(Slowpoke)  # lives on an idle loop of its own
+
+async def main():
+    return await slow.nap(0.6)
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    assert asyncio.run(main()) == "awake"
+    assert asyncio.run(main()) == "awake"
+messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
+print("WARNED", len(messages), all("Slowpoke.nap() has waited 0.2 s" in m for m in messages))
+print("LINES", sorted({w.lineno for w in caught}))
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("where", ["sync", "idle"])
+def test_a_carried_await_that_takes_too_long_warns_once(where: str) -> None:
+    result = run_python(HANG_CHILD, where, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNED 2 True" in result.stdout, result.stdout + result.stderr
+    # At the user's await (`return await slow.nap(0.6)`, line 14 of the script).
+    assert "LINES [14]" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.asyncio
+async def test_a_carried_await_that_fails_across_loops_is_explained() -> None:
+    pipe = await asyncio.to_thread(make_pipe)  # lives on the sync loop
+    other = asyncio.new_event_loop()
+    try:
+        # Its streams opened on a third loop, behind smartasync's back.
+        opened = await asyncio.to_thread(other.run_until_complete, Pipe.echo.__wrapped__(pipe, 1))
+        assert opened == 1
+        with pytest.raises(RuntimeError) as caught:
+            await pipe.echo(2)  # carried to the sync loop, where those streams do not work
+        notes = getattr(caught.value, "__notes__", [])
+        assert any(note.startswith("smartasync: Pipe.echo() was awaited") for note in notes), notes
+    finally:  # closed where they were opened
+        await asyncio.to_thread(other.run_until_complete, Pipe.close.__wrapped__(pipe))
+        other.close()
