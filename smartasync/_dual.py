@@ -35,9 +35,7 @@ def _doc(self: Any) -> str | None:
 _DOC: Final = property(_doc)
 
 
-def _generated_type(
-    name: str, base: type, module: str, *methods: Callable[..., Any], **extra: Any
-) -> Any:
+def _generated_type(name: str, base: type, module: str, *methods: Any, **extra: Any) -> Any:
     call, sync, aio = methods
     namespace = {
         "__slots__": (),
