@@ -150,7 +150,7 @@ def test_sybil_finds_every_python_fence() -> None:
 def test_most_blocks_run_and_each_skip_says_why() -> None:
     marked = [b for b in BLOCKS if b.not_run() is not None]
     assert len(marked) <= 2, [b.name for b in marked]
-    assert len(BLOCKS) - len(marked) >= 9
+    assert len(BLOCKS) - len(marked) >= 12
     for document in DOCUMENTS:
         assert any(b.document == document and b.not_run() is None for b in BLOCKS), document
 
