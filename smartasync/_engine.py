@@ -96,6 +96,7 @@ class Job:
         "signalled",
         "started",
         "task",
+        "told",
         "wake",
     )
 
@@ -117,6 +118,9 @@ class Job:
         self.task: asyncio.Task[None] | None = None
         self.started = self.finished = self.cancel_requested = False
         self.signalled = self.promoted = False
+        # Its caller may go on: set once the job has ended *and* the thread
+        # that ran it has let go of the loop, where that differs (_foreign).
+        self.told = False
         self.result: Any = None
         self.error: BaseException | None = None
         self.restore: tuple[contextvars.ContextVar[Any], Any] | None = None
@@ -404,14 +408,21 @@ class Waiter:
         except asyncio.InvalidStateError:  # cancelled just now, by a signal handler
             pass
 
-    async def wait(self, job: Job) -> None:
+    async def wait(self, job: Job, closed: Callable[[Job], None] | None = None) -> None:
+        """Wait until `job.told`.  `closed(job)`: called if the job's loop
+        has closed under it when the wait is cancelled (it ends the job)."""
         try:
             await self.future
         except asyncio.CancelledError:
-            request_cancel(job)
-            while not job.finished:
+            try:
+                request_cancel(job)
+            except RuntimeError:  # its loop has closed: nothing will run it
+                if closed is None:
+                    raise
+                closed(job)
+            while not job.told:
                 self.future = self.loop.create_future()
-                if job.finished:  # (ended before the new future was in place)
+                if job.told:  # (ended before the new future was in place)
                     break
                 try:
                     await self.future
@@ -500,7 +511,7 @@ def _finish(job: Job) -> None:
     """A job of the sync loop ended (on the driving thread)."""
     state = _state
     with _lock:
-        job.finished = True
+        job.finished = job.told = True
         state.progress += 1
         state.pending -= 1
         state.waiting.pop(job, None)
@@ -701,7 +712,13 @@ def _lead(
                 # reads and writes are seen in order).
                 token.release()
                 if released is not None:
-                    released()
+                    try:
+                        released()
+                    except Exception:
+                        # Starting the loop's driver thread failed (at
+                        # interpreter exit): the waiting callers' ticks try
+                        # again; Ctrl-C must be given back all the same.
+                        pass
                 elif _state.pending and token.acquire(False):
                     _hand_off()
             hits = _sigint.restore(saved) if saved is not None else 0

@@ -34,6 +34,7 @@ our inline leader included) and read again while waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import weakref
@@ -122,6 +123,8 @@ def _after_leading(loop: asyncio.AbstractEventLoop) -> None:
         drive = _drive_of(loop)
         if drive.pending:
             _kick_locked(loop, drive)
+        elif drive.thread is None:
+            _strong.pop(id(loop), None)
 
 
 # -- an await from another loop ---------------------------------------------------
@@ -142,7 +145,7 @@ async def run_async(
     job = _submit(coro, loop, waiter.notify)
     watch = _Watch(caller, job, on_hang, after)
     try:
-        await waiter.wait(job)
+        await waiter.wait(job, _abandon)
     finally:
         watch.stop()
     return job.outcome()  # type: ignore[no-any-return]
@@ -176,7 +179,7 @@ class _Watch:
 
     def _tick(self) -> None:
         job = self.job
-        if job.finished:
+        if job.told:
             self.handle = None
             return
         _check(job)
@@ -227,7 +230,7 @@ def _finish(job: _engine.Job) -> None:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        job.finished = True
+        job.told = True
         job.signal()
     if job.notify is not None:
         job.notify(job)
@@ -238,10 +241,38 @@ def _tell(jobs: list[_engine.Job]) -> None:
     the jobs that ended meanwhile."""
     for job in jobs:
         with _lock:
-            job.finished = True
+            job.told = True
             job.signal()
         if job.notify is not None:
             job.notify(job)
+
+
+def _abandon(job: _engine.Job) -> None:
+    """The job's loop was closed before the job could end (its owner closed
+    it with the call still queued): end it with an error, or its caller
+    would wait forever."""
+    with _lock:
+        if job.told or job.finished:  # it ran: its end is being told
+            return
+        _drive_of(job.loop).pending -= 1
+        job.error = RuntimeError(
+            "the event loop where this object lives (its home loop) was closed before "
+            "the call could run; make the object where it is used, or keep its loop "
+            "open while it is used"
+        )
+        job.finished = job.told = True
+        job.signal()
+    _engine.close_unstarted(job.coro)
+    task = job.task
+    if task is not None and not task.done():
+        # Made by `job.start` on the loop before it closed, never stepped:
+        # nothing to report at its destruction ("Task was destroyed but it
+        # is pending", "coroutine '_job_main' was never awaited").
+        _engine.close_unstarted(task.get_coro())  # type: ignore[arg-type]
+        with contextlib.suppress(AttributeError):  # (asyncio's own flag, 3.11-3.13)
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+    if job.notify is not None:
+        job.notify(job)
 
 
 def _ticker(job: _engine.Job) -> Callable[[], None]:
@@ -249,62 +280,82 @@ def _ticker(job: _engine.Job) -> Callable[[], None]:
 
 
 def _check(job: _engine.Job) -> None:
-    """A waiting caller's look: its call is pending on a loop nobody runs."""
+    """A waiting caller's look: its call is pending on a loop nobody runs, or
+    on one that has closed."""
     loop = job.loop
-    if job.finished or loop.is_running() or loop.is_closed():
+    if job.told:
+        return
+    if loop.is_closed():
+        _abandon(job)
+        return
+    if loop.is_running():
         return
     with _lock:
         _kick_locked(loop, _drive_of(loop))
 
 
 def _kick_locked(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:
-    """Make sure the loop's driver thread is alive (under `_lock`)."""
-    thread = drive.thread
-    if thread is not None and thread.is_alive():
+    """Make sure the loop has a driver thread (under `_lock`).  A driver that
+    has decided to stop clears `drive.thread` in the same locked step, so a
+    call handed over just then starts a new one instead of counting on it."""
+    if drive.thread is not None:
         return
     thread = drive.thread = threading.Thread(
         target=_driver_main, args=(loop, drive), name="smartasync-home-loop", daemon=True
     )
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:
+        drive.thread = None
+        raise
+
+
+def _stop_driving(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:
+    """The driver thread stops (under `_lock`)."""
+    if drive.thread is threading.current_thread():
+        drive.thread = None
+    if not drive.pending:
+        _strong.pop(id(loop), None)  # (only loops without weak references are there)
 
 
 def _driver_main(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:
     """Run `loop` while calls of ours are pending on it and nobody else runs
     it.  Gives up at once if its owner (or our inline leader) runs it: the
     waiting callers' ticks start it again if it is needed again."""
-    try:
-        while True:
-            # (A leader holding the token calls `_after_leading` when it is
-            # done; if that found this thread still alive, it is this wait
-            # that serves what is pending.)
-            if not drive.token.acquire(timeout=TICK):
-                with _lock:
-                    if not drive.pending:
-                        return
-                continue
-            try:
-                with _lock:
-                    if not drive.pending or loop.is_closed():
-                        return
-                if loop.is_running():
+    while True:
+        # (A leader holding the token calls `_after_leading` when it is done;
+        # if that found this thread, it is this wait that serves what is
+        # pending.)
+        if not drive.token.acquire(timeout=TICK):
+            with _lock:
+                if not drive.pending:
+                    _stop_driving(loop, drive)
+                    return
+            continue
+        done: list[_engine.Job] = []
+        try:
+            with _lock:
+                if not drive.pending or loop.is_closed() or loop.is_running():
+                    _stop_driving(loop, drive)
                     return
                 drive.runner = _get_ident()
-                try:
-                    loop.run_until_complete(_idle(loop, drive))
-                except RuntimeError:  # its owner started running it meanwhile
-                    return
-                finally:
-                    with _lock:
-                        drive.runner = None
-                        done, drive.done = drive.done, []
-                    _tell(done)
-            finally:
+            idle = _idle(loop, drive)
+            try:
+                loop.run_until_complete(idle)
+            except RuntimeError:
+                # Its owner started running it, or closed it, since the look
+                # above: let go (the ticks call a driver again if needed).
+                _engine.close_unstarted(idle)
+                with _lock:
+                    _stop_driving(loop, drive)
+                return
+        finally:
+            with _lock:
+                drive.runner = None
                 drive.waiter = None
-                drive.token.release()
-    finally:
-        with _lock:
-            if drive.thread is threading.current_thread():
-                drive.thread = None
+                done, drive.done = drive.done, []
+            drive.token.release()
+            _tell(done)
 
 
 async def _idle(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:

@@ -45,7 +45,7 @@ from collections.abc import Callable, Coroutine
 from types import CodeType
 from typing import Any, Final
 
-from . import _engine, _foreign, _runner
+from . import _engine, _foreign, _nested, _runner
 from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async
 from ._modes import (
     AUTO,
@@ -186,13 +186,19 @@ def born(obj: object, frame: Any, shared: Home) -> None:
     code: CodeType = frame.f_code
     if code.co_flags & ASYNC_CODE_FLAGS or caller_is_async(frame):
         loop = _get_running_loop()
-        if loop is None:
-            return  # trio, or a coroutine driven by hand: no asyncio home
-        home = Home(loop, NO_MODE, 0)
-        home.made = (code, frame.f_lasti)
-        home.gen = _generation
-        if shared is SYNC_BORN:
-            home.hot = hot_for(loop)
+        if loop is None or _nested.owns(loop):
+            # trio, or a coroutine driven by hand: no asyncio home.  A
+            # secondary loop (code of a nested blocking call): none either,
+            # as rule 4 keeps objects there at that level.
+            return
+        if _engine.is_sync_loop(loop):  # an async factory called from sync code
+            home = shared
+        else:
+            home = Home(loop, NO_MODE, 0)
+            home.made = (code, frame.f_lasti)
+            home.gen = _generation
+            if shared is SYNC_BORN:
+                home.hot = hot_for(loop)
     else:
         home = shared
     try:
@@ -445,9 +451,21 @@ def awaitable_for(home: Home, coro: Any, name: str) -> Any:
     """What an async caller gets: the coroutine itself on the home loop (or
     under a library that is not asyncio), else one that runs it there."""
     running = _get_running_loop()
-    if running is None or running is loop_of(home):
+    if _in_place(home, running):
         return coro
     return _across(home, coro, name)
+
+
+def _in_place(home: Home, running: asyncio.AbstractEventLoop | None) -> bool:
+    """Does a coroutine of an object homed `home`, awaited on `running`, run
+    right there?  On its home loop, yes; under trio (no asyncio loop), yes;
+    and on a secondary loop (the coroutine of a nested blocking call) when
+    the home is the sync loop, which is blocked by the very call that waits
+    for this one: carried there, the await would wait forever (rule 4 keeps
+    such objects at that level)."""
+    if running is None or running is loop_of(home):
+        return True
+    return home.loop is SYNC_LOOP and _nested.owns(running)
 
 
 def aio_for(home: Home, coro: Any, name: str) -> Any:
@@ -456,14 +474,14 @@ def aio_for(home: Home, coro: Any, name: str) -> Any:
     loop is known only once it is awaited."""
     running = _get_running_loop()
     if running is not None:
-        return coro if running is loop_of(home) else _across(home, coro, name)
+        return coro if _in_place(home, running) else _across(home, coro, name)
     return _when_awaited(home, coro, name)
 
 
 async def _when_awaited(home: Home, coro: Any, name: str) -> Any:
     try:
         running = _get_running_loop()
-        if running is None or running is loop_of(home):
+        if _in_place(home, running):
             return await coro
     except BaseException:
         _engine.close_unstarted(coro)
@@ -485,7 +503,7 @@ def iterator_for(home: Home, agen: Any, name: str) -> Any:
     object: the generator itself on the home loop, else one whose every step
     runs there."""
     running = _get_running_loop()
-    if running is None or running is loop_of(home):
+    if _in_place(home, running):
         return agen
     return _AcrossIterator(home, agen, name)
 
@@ -583,12 +601,15 @@ def _cannot_wait(name: str, source: object) -> RuntimeError:
     )
 
 
-def nested_on_home(source: object, coro: Coroutine[Any, Any, Any], name: str) -> None:
-    """A nested blocking call (code running on the sync loop or a secondary
-    loop makes it) on an object that lives on the sync loop cannot be
-    served: raise, saying to await it.  Nothing for other objects."""
+def nested_on_home(
+    source: object, coro: Coroutine[Any, Any, Any], name: str, running: asyncio.AbstractEventLoop
+) -> None:
+    """A nested blocking call made by code running on the sync loop, on an
+    object that lives on the sync loop, cannot be served: raise, saying to
+    await it.  Nothing for other objects; from a secondary loop the call goes
+    on to another secondary loop (rule 4)."""
     home = home_of(source)
-    if home is not None and home.loop is SYNC_LOOP:
+    if home is not None and home.loop is SYNC_LOOP and _engine.is_sync_loop(running):
         coro.close()
         raise _cannot_wait(name, source)
 

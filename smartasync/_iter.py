@@ -283,17 +283,20 @@ class SyncIterator(Generic[_Y]):
         thread), which runs it as a sync call at once: left to its loop's
         async-generator finaliser, the `aclose()` waited for somebody to run
         the sync loop again, and was destroyed pending at exit.
-        `finalising`: called by `__del__`, maybe with the generator finalised
-        too (see `_aclose_once`)."""
+        `finalising`: called by `__del__` (always the closer thread; the
+        generator may be finalised too, see `_aclose_once`)."""
         if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
             return
-        if threading.get_ident() == self._thread and asyncio._get_running_loop() is None:
-            if not finalising:
-                self.close()
-                return
-            self._done()
-            _run_deferred(self._source, self._name, take_ctrl_c(), _aclose_once, self._agen)
+        if (
+            not finalising
+            and threading.get_ident() == self._thread
+            and asyncio._get_running_loop() is None
+        ):
+            self.close()
             return
+        # A finaliser never blocks: the garbage collector may run it in the
+        # middle of the engine's own locked code (a non-reentrant lock, held
+        # by this very thread), where a sync call would wait forever.
         self._done()
         # No lock is taken here (this may run in a finaliser, in any thread,
         # in the middle of the engine's own locked code): SimpleQueue.put is

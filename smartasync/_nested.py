@@ -129,7 +129,7 @@ def _submit(
 
 def _finish(job: _engine.Job) -> None:
     # Nobody else signals a nested job (it is never promoted): no lock needed.
-    job.finished = True
+    job.finished = job.told = True
     job.signal()
 
 

@@ -75,7 +75,7 @@ def run_blocking(
                 return _engine.run_sync(coro)
         elif _engine.is_sync_loop(running) or _nested.owns(running):
             if source is not None and nested_on_home is not None:
-                nested_on_home(source, coro, name)  # an object living on the sync loop
+                nested_on_home(source, coro, name, running)  # an object living on the sync loop
             where = _ON_NESTED_LOOP
         return _run_blocking_a_loop(
             coro, running, where is _ON_NESTED_LOOP, name, frame, implicit, source

@@ -982,3 +982,117 @@ async def test_a_carried_await_that_fails_across_loops_is_explained() -> None:
     finally:  # closed where they were opened
         await asyncio.to_thread(other.run_until_complete, Pipe.close.__wrapped__(pipe))
         other.close()
+
+
+# -- edges found in review: factories, closed homes, nested calls, finalisers -----------
+
+
+@smartasync
+async def make_repo() -> Repo:
+    return Repo()  # made in a coroutine that the sync loop runs
+
+
+def test_an_async_factory_called_from_sync_code_makes_a_sync_born_object() -> None:
+    repo = make_repo()
+    assert home_of(repo) is SYNC_BORN  # the sync loop, recorded as such: not a "foreign" loop
+    errors: list[BaseException] = []
+
+    def hammer(call: Any) -> None:
+        try:
+            for _ in range(200):
+                call()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=hammer, args=(repo.where,)),
+        threading.Thread(target=hammer, args=(lambda: make_pipe().where(),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+
+
+CLOSED_UNDER_A_CALL = """
+import asyncio, threading, time
+from tests.test_birth_homes import Slowpoke
+
+loop = asyncio.new_event_loop()
+async def make():
+    return Slowpoke()
+slow = loop.run_until_complete(make())          # lives on `loop`
+result = []
+def caller():
+    try:
+        result.append(slow.nap(0.05))
+    except BaseException as exc:
+        result.append(exc)
+async def owner_work():
+    threading.Thread(target=caller, daemon=True).start()
+    time.sleep(0.3)   # the owner is busy: the call is handed over, then the loop closes
+loop.run_until_complete(owner_work())
+loop.close()
+deadline = time.monotonic() + 10
+while not result and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("GOT", type(result[0]).__name__ if result else "NOTHING", result)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_call_handed_to_a_home_loop_that_then_closes_fails_instead_of_hanging() -> None:
+    result = run_python(CLOSED_UNDER_A_CALL, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "GOT RuntimeError" in result.stdout and "closed" in result.stdout, result.stdout
+    assert result.stderr == "", result.stderr
+
+
+@smartasync
+async def where_is(repo: Repo) -> asyncio.AbstractEventLoop:
+    return await repo.where()
+
+
+@smartasync
+async def through_a_nested_call(repo: Repo) -> asyncio.AbstractEventLoop:
+    def helper() -> asyncio.AbstractEventLoop:
+        return where_is(repo)  # a nested blocking call: runs on a secondary loop
+
+    return helper()
+
+
+def test_a_nested_call_awaiting_a_sync_born_object_runs_in_place() -> None:
+    repo = Repo()  # lives on the sync loop
+    # Carried to the sync loop, which waits for this very call, it would hang;
+    # it runs in place, on the secondary loop (rule 4).
+    ran_on = through_a_nested_call(repo)
+    assert ran_on is not _engine.sync_loop()
+    assert repo.where() is _engine.sync_loop()
+
+
+DROPPED_UNDER_THE_ENGINE_LOCK = """
+import faulthandler, threading, time
+faulthandler.dump_traceback_later(10, exit=True)
+from smartasync import _engine
+from tests.test_birth_homes import Feed
+
+feed = Feed()
+it = feed.items()
+next(it)                       # started
+busy = threading.Thread(target=lambda: Feed().items().__next__())
+busy.start(); busy.join()
+# What the garbage collector does when it frees `it` at an allocation inside
+# the engine's locked code, in this thread:
+with _engine._lock:
+    del it
+assert feed.closed.wait(5)
+print("OK")
+"""
+
+
+@pytest.mark.timeout(60)
+def test_an_iterator_freed_inside_the_engines_locked_code_does_not_deadlock() -> None:
+    result = run_python(DROPPED_UNDER_THE_ENGINE_LOCK, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+import sniffio
 import trio
 from click.testing import CliRunner
 from rich.console import Console
@@ -199,6 +200,23 @@ def test_trio_recipe_from_sync_code() -> None:
     assert trio.run(trio_anyio.under_trio) == (3, 7)
     assert anyio.run(trio_anyio.under_anyio, backend="trio") == 11
     assert trio_anyio.counter.add(7, 8) == 15
+
+
+class WhereCounter(trio_anyio.Counter):
+    async def library(self) -> str:
+        await anyio.sleep(0)
+        return sniffio.current_async_library()
+
+
+def test_a_trio_worker_thread_call_runs_on_the_sync_loop() -> None:
+    # The README: the worker thread's sync call runs on smartasync's asyncio
+    # loop, the awaited call on trio.
+    counter = WhereCounter()
+
+    async def main() -> tuple[str, str]:
+        return await trio.to_thread.run_sync(counter.library), await counter.library()
+
+    assert trio.run(main) == ("asyncio", "trio")
 
 
 def test_trio_recipe_as_a_subprocess() -> None:
