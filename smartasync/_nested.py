@@ -67,6 +67,8 @@ _loop_threads: list[_LoopThread] = []
 
 def owns(loop: asyncio.AbstractEventLoop) -> bool:
     """True if `loop` is one of the secondary loops."""
+    if not _loop_threads:  # the usual case, asked at each birth in async code
+        return False
     return any(lt.loop is loop for lt in _loop_threads)
 
 
