@@ -287,16 +287,21 @@ class SyncIterator(Generic[_Y]):
         generator may be finalised too, see `_aclose_once`)."""
         if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
             return
-        if (
-            not finalising
-            and threading.get_ident() == self._thread
-            and asyncio._get_running_loop() is None
-        ):
-            self.close()
-            return
-        # A finaliser never blocks: the garbage collector may run it in the
-        # middle of the engine's own locked code (a non-reentrant lock, held
-        # by this very thread), where a sync call would wait forever.
+        if threading.get_ident() == self._thread and asyncio._get_running_loop() is None:
+            if not finalising:
+                self.close()
+                return
+            if not _inside_the_engine():
+                # Here and now, as a `break` expects; through `_aclose_once`,
+                # since the generator may be finalised in the same collection.
+                self._done()
+                _run_deferred(self._source, self._name, take_ctrl_c(), _aclose_once, self._agen)
+                return
+        # Not here: the closer thread closes it.  A finaliser must never block
+        # inside the engine: the garbage collector may run it in the middle of
+        # the engine's own locked code (a non-reentrant lock, or the sync
+        # loop's token, held by this very thread), where a sync call would
+        # wait forever.
         self._done()
         # No lock is taken here (this may run in a finaliser, in any thread,
         # in the middle of the engine's own locked code): SimpleQueue.put is
@@ -359,6 +364,36 @@ async def _aclose_once(agen: Any) -> None:
         await asyncio.sleep(0.001)
     if agen.ag_frame is not None:
         await _aclose(agen)
+
+
+# The files of smartasync's engine: code there may hold its locks or the sync
+# loop's token (see `_inside_the_engine`).
+_ENGINE_FILES: Final = frozenset(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    for name in (
+        "_engine",
+        "_foreign",
+        "_nested",
+        "_runner",
+        "_sigint",
+        "_loops",
+        "_eager",
+        "_home",
+    )
+)
+
+
+def _inside_the_engine() -> bool:
+    """Is this thread running engine code (a finaliser called by the garbage
+    collector at an allocation there)?  Then a sync call here could wait for
+    a lock this very thread holds.  Read off the stack: only finalisers of
+    started, unfinished iterators ask (a `break` in a worker thread, a drop)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename in _ENGINE_FILES:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _after_fork_in_child() -> None:

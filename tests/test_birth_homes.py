@@ -1075,18 +1075,26 @@ DROPPED_UNDER_THE_ENGINE_LOCK = """
 import faulthandler, threading, time
 faulthandler.dump_traceback_later(10, exit=True)
 from smartasync import _engine
-from tests.test_birth_homes import Feed
+from tests.test_birth_homes import Feed, Slowpoke
 
 feed = Feed()
 it = feed.items()
 next(it)                       # started
-busy = threading.Thread(target=lambda: Feed().items().__next__())
-busy.start(); busy.join()
+# Another thread drives the sync loop meanwhile: a sync call here would be
+# handed over, under the engine's lock.
+busy = threading.Thread(target=lambda: Slowpoke().nap(1.0))
+busy.start()
+time.sleep(0.3)
 # What the garbage collector does when it frees `it` at an allocation inside
-# the engine's locked code, in this thread:
-with _engine._lock:
-    del it
+# the engine's locked code, in this thread: engine code (compiled under the
+# engine's file name) holding the engine's lock drops the last reference.
+scope = {"lock": _engine._lock}
+exec(compile("def drop(box):\\n    with lock:\\n        box.clear()\\n", _engine.__file__, "exec"), scope)
+box = [it]
+del it
+scope["drop"](box)
 assert feed.closed.wait(5)
+busy.join()
 print("OK")
 """
 
