@@ -146,6 +146,7 @@ def wrap_init(cls: type) -> None:
     if getattr(target, WRAPPED_MARK, False):
         return
     original: Callable[..., None] = target  # type: ignore[assignment]
+    plain = original is object.__init__  # (nothing to call without arguments)
 
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -154,7 +155,7 @@ def wrap_init(cls: type) -> None:
         # code, the common case, is decided here: construction is budgeted
         # (+1 us over a class without resources).
         shared = self._smartasync_born
-        if shared is not None and getattr(self, INSTANCE_KEY, None).__class__ is not Home:
+        if shared is not None and self._smartasync_mode.__class__ is not Home:
             frame = _getframe(1)
             code = frame.f_code
             if (
@@ -173,7 +174,8 @@ def wrap_init(cls: type) -> None:
                     self._smartasync_mode = shared
                 except AttributeError:  # __slots__ without room for it: no home
                     pass
-        original(self, *args, **kwargs)
+        if args or kwargs or not plain:
+            original(self, *args, **kwargs)
 
     setattr(__init__, WRAPPED_MARK, True)
     type.__setattr__(cls, "__init__", __init__)
@@ -186,17 +188,17 @@ def born(obj: object, frame: Any, shared: Home) -> None:
     code: CodeType = frame.f_code
     if code.co_flags & ASYNC_CODE_FLAGS or caller_is_async(frame):
         loop = _get_running_loop()
-        if loop is None or _nested.owns(loop):
+        if loop is None or (_nested._loop_threads and _nested.owns(loop)):
             # trio, or a coroutine driven by hand: no asyncio home.  A
             # secondary loop (code of a nested blocking call): none either,
             # as rule 4 keeps objects there at that level.
             return
-        if _engine.is_sync_loop(loop):  # an async factory called from sync code
+        if loop is _engine._state.loop:  # an async factory called from sync code
             home = shared
         else:
-            home = Home(loop, NO_MODE, 0)
-            home.made = (code, frame.f_lasti)
-            home.gen = _generation
+            # (Construction is budgeted: the code object only, not the line;
+            # the note names the function, with its first line.)
+            home = Home(loop, NO_MODE, 0, _generation, code)
             if shared is SYNC_BORN:
                 home.hot = hot_for(loop)
     else:
@@ -376,13 +378,8 @@ def made_where(obj: object) -> str | None:
         home = home.prior
     if home is None or home.made is None or home.loop is not SYNC_LOOP:
         return None
-    code, lasti = home.made
-    line = None
-    for start, end, number in code.co_lines():
-        if start <= lasti < end:
-            line = number
-            break
-    return f"{code.co_qualname} ({code.co_filename}, line {line})"
+    code = home.made
+    return f"{code.co_qualname} ({code.co_filename}, line {code.co_firstlineno})"
 
 
 # -- copies --------------------------------------------------------------------------

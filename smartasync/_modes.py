@@ -43,7 +43,14 @@ class Home:
 
     __slots__ = ("depth", "gen", "hot", "loop", "made", "plain", "prior")
 
-    def __init__(self, loop: object, prior: object, depth: int = 1) -> None:
+    def __init__(
+        self,
+        loop: object,
+        prior: object,
+        depth: int = 1,
+        gen: int = 0,
+        made: CodeType | None = None,
+    ) -> None:
         # An event loop, or SYNC_LOOP: the sync loop, whichever it is now
         # (it is replaced after a fork, or after user code closed it).
         self.loop = loop
@@ -57,8 +64,8 @@ class Home:
         # A sync caller's call may be run inline as for an object without a
         # home: the home is the sync loop and the mode in force is auto.
         self.plain: bool = False
-        self.gen = 0  # the fork generation it was made in (see _home)
-        self.made: tuple[CodeType, int] | None = None  # where a birth home was made
+        self.gen = gen  # the fork generation it was made in (see _home)
+        self.made = made  # the code that made it (a birth home in async code)
 
 
 class _SyncLoop:
