@@ -177,3 +177,30 @@ def test_per_python_limits() -> None:
     assert target.limit_for((3, 11)) == 0.8
     assert target.limit_for((3, 12)) == 0.35
     assert target.limit_for((3, 13)) == 0.35
+
+
+HOMES = ROOT / "benchmarks" / "homes.py"
+
+
+def test_homes_benchmark_runs_and_reports_every_budget() -> None:
+    # Its figures are never asserted here (see the module docstring): only
+    # that each budget of homes at birth is measured and printed.
+    proc = subprocess.run(
+        [sys.executable, str(HOMES), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in (
+        "sync call, born in sync code / no home",
+        "sync call, entered with `with` / no home",
+        "await, born on the caller's loop / no home",
+        "await, `async with` on the caller's loop / no home",
+        "await carried to the sync loop / wrap_future(run_coroutine_threadsafe)",
+        "construction, sync code, over a class without resources",
+        "construction, async code (a Home each), over the same",
+    ):
+        assert name in proc.stdout, proc.stdout
+    assert proc.stderr == "", proc.stderr
