@@ -93,6 +93,7 @@ class Job:
         "promoted",
         "restore",
         "result",
+        "seen_idle",
         "signalled",
         "started",
         "task",
@@ -121,6 +122,7 @@ class Job:
         # Its caller may go on: set once the job has ended *and* the thread
         # that ran it has let go of the loop, where that differs (_foreign).
         self.told = False
+        self.seen_idle = False  # (_foreign: its loop was seen idle by a waiting caller)
         self.result: Any = None
         self.error: BaseException | None = None
         self.restore: tuple[contextvars.ContextVar[Any], Any] | None = None

@@ -289,6 +289,15 @@ def _check(job: _engine.Job) -> None:
         _abandon(job)
         return
     if loop.is_running():
+        job.seen_idle = False
+        return
+    if not job.seen_idle:
+        # Idle at one look only: wait for the next.  An owner that stopped
+        # running its loop to close it (pytest-asyncio's teardown runs it a
+        # few times, then closes it) is done within a tick; a driver of ours
+        # running it then would make its close() fail ("Cannot close a
+        # running event loop").  A loop idle at two looks is left idle.
+        job.seen_idle = True
         return
     with _lock:
         _kick_locked(loop, _drive_of(loop))

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
 from . import _sigint
-from ._engine import close_unstarted, take_ctrl_c
+from ._engine import _unstarted, close_unstarted, take_ctrl_c
 from ._home import async_face_for, run_sync_for
 from ._sigint import restore
 
@@ -202,7 +202,8 @@ class SyncIterator(Generic[_Y]):
         The step's coroutine is made inside the `try`, so that a Ctrl-C landing
         before the engine took it over closes it instead of dropping it
         unawaited (seen once in 1,800 runs of the sweep)."""
-        if self._state != _STARTED:
+        first = self._state != _STARTED
+        if first:
             self._start()
         step = None
         try:
@@ -213,6 +214,11 @@ class SyncIterator(Generic[_Y]):
             raise StopIteration from None
         except BaseException as exc:
             if step is not None:
+                if first and _unstarted(step):
+                    # Refused before the generator was touched (on its home
+                    # loop's own thread, say): it is as new, with nothing to
+                    # close, and no loop to ask to close it later.
+                    self._unstart()
                 close_unstarted(step)
             # An async generator that raised has ended; another async iterator
             # may go on after an exception, as its own __anext__ decides.
@@ -314,6 +320,12 @@ class SyncIterator(Generic[_Y]):
         if type(self) is SyncIterator:
             self.__class__ = _Started
         self._state = _STARTED
+
+    def _unstart(self) -> None:
+        self._state = _NEW
+        if type(self) is _Started:
+            started: Any = self  # (typed as the subclass here)
+            started.__class__ = SyncIterator
 
     def _done(self) -> None:
         self._state = _DONE
