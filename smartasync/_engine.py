@@ -346,33 +346,73 @@ def hand_over(saved: _sigint.Saved | None, submit: Callable[..., _T], *args: Any
 
 async def run_async(
     coro: Coroutine[Any, Any, _R],
-    on_hang: Callable[[], None] | None = None,
+    hang: tuple[str, Any] | None = None,
     after: float | None = None,
 ) -> _R:
     """Await `coro` run on the sync loop, from a coroutine on another loop
     (an async call on an object whose home is the sync loop).  Cancelling the
     awaiting task cancels the coroutine there, and waits for its cleanup.
-    `on_hang()` runs once if it has not ended after `after` seconds (rule 5;
-    one timer on the awaiting loop, cancelled at the end)."""
+    `hang`: (name, awaiting frame) for the hang warning, given if it has not
+    ended after `after` seconds (rule 5; see `_Watch`)."""
     caller = asyncio.get_running_loop()
     waiter = Waiter(caller)
     with _lock:
         job = _submit(coro, False)
         job.notify = waiter.notify  # under _lock: the job cannot have started yet
-    timer = None
-    if on_hang is not None and after is not None:
-        timer = caller.call_later(after, _hang_if_running, job, on_hang)
+    if hang is None or after is None:
+        await waiter.wait(job)
+        return job.outcome()  # type: ignore[no-any-return]
+    watch = _watch_of(caller)
+    watch.jobs[job] = (_monotonic() + after, hang)
     try:
         await waiter.wait(job)
     finally:
-        if timer is not None:
-            timer.cancel()
+        watch.jobs.pop(job, None)
     return job.outcome()  # type: ignore[no-any-return]
 
 
-def _hang_if_running(job: Job, on_hang: Callable[[], None]) -> None:
-    if not job.finished:
-        on_hang()
+# The hang warning of awaits carried to the sync loop: one periodic check per
+# awaiting loop while it has such awaits, rather than a timer per await (a
+# TimerHandle made and cancelled, and the warning's closure, cost a carried
+# await ~8 us against ~80 us for the hop itself; its budget is 1.2x a bare
+# run_coroutine_threadsafe).  Set by _runner: warn(name, frame).
+warn_across: Any = None
+_WATCH_PERIOD: Final = 0.5
+
+
+class _Watch:
+    __slots__ = ("jobs", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.jobs: dict[Job, tuple[float, tuple[str, Any]]] = {}
+
+
+_watches: dict[int, _Watch] = {}  # by id(loop); only while it has jobs
+
+
+def _watch_of(loop: asyncio.AbstractEventLoop) -> _Watch:
+    """The awaiting loop's watch (on that loop's thread)."""
+    watch = _watches.get(id(loop))
+    if watch is None or watch.loop is not loop:
+        watch = _watches[id(loop)] = _Watch(loop)
+        loop.call_later(_WATCH_PERIOD, _check_watch, watch)
+    return watch
+
+
+def _check_watch(watch: _Watch) -> None:
+    now = _monotonic()
+    for job, (deadline, hang) in list(watch.jobs.items()):
+        if job.told:
+            del watch.jobs[job]
+        elif now >= deadline:
+            del watch.jobs[job]
+            if warn_across is not None:
+                warn_across(*hang)
+    if watch.jobs:
+        watch.loop.call_later(_WATCH_PERIOD, _check_watch, watch)
+    elif _watches.get(id(watch.loop)) is watch:
+        del _watches[id(watch.loop)]
 
 
 class Waiter:

@@ -157,21 +157,19 @@ def hang_after() -> float | None:
     return _hang_after
 
 
-def across_hang_warning(name: str) -> Any:
-    """The hang warning (rule 5) for an await carried to another loop."""
-    frame = _user_frame()
-
-    def warn() -> None:
-        _warn_at(
-            f"{name}() has waited {_hang_after:g} s for its object's home loop, another "
-            f"event loop than the one awaiting it. If the home loop waits for something this "
-            f"await holds up, it will never finish. Use the object on the loop where it was "
-            f"made or entered (make it in the code that runs on that loop, e.g. an app's "
-            f"lifespan, or enter it there with `async with`).",
-            frame,
-        )
-
-    return warn
+def warn_across(name: str, frame: FrameType | None) -> None:
+    """The hang warning (rule 5) for an await carried to another loop, at
+    `frame` (the awaiting code, or the first frame of the user's above it)."""
+    while frame is not None and _is_ours(frame.f_code.co_filename):
+        frame = frame.f_back
+    _warn_at(
+        f"{name}() has waited {_hang_after:g} s for its object's home loop, another "
+        f"event loop than the one awaiting it. If the home loop waits for something this "
+        f"await holds up, it will never finish. Use the object on the loop where it was "
+        f"made or entered (make it in the code that runs on that loop, e.g. an app's "
+        f"lifespan, or enter it there with `async with`).",
+        frame,
+    )
 
 
 def set_hang_warning(seconds: float | None) -> None:
@@ -339,3 +337,6 @@ def explain(
         f"`with` / `async with` so all of its calls run on one loop."
     )
     return exc
+
+
+_engine.warn_across = warn_across
