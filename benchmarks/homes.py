@@ -221,7 +221,7 @@ def main() -> None:
     excess_us = (built["build"][1] - built["build"][2]) * 1e6
 
     async def build_async() -> float:
-        # Made inside this `async def`: each Bound gets a Home of its own.
+        # Made inside this `async def`: each Bound lives on this loop.
         async def timed(cls: type, k: int) -> float:
             t0 = _perf()
             for _ in range(k):
@@ -245,7 +245,7 @@ def main() -> None:
         print(f"  {name:<72} {figure:6.3f}x  (budget {budget}x)  {'ok' if ok else 'OVER'}")
     for name, value in (
         ("construction, sync code, over a class without resources", excess_us),
-        ("construction, async code (a Home each), over the same", async_excess),
+        ("construction, async code (a home on its loop), over the same", async_excess),
     ):
         ok = value <= 1.0
         failed += not ok

@@ -200,7 +200,7 @@ def test_homes_benchmark_runs_and_reports_every_budget() -> None:
         "await, `async with` on the caller's loop / no home",
         "await carried to the sync loop / wrap_future(run_coroutine_threadsafe)",
         "construction, sync code, over a class without resources",
-        "construction, async code (a Home each), over the same",
+        "construction, async code (a home on its loop), over the same",
     ):
         assert name in proc.stdout, proc.stdout
     assert proc.stderr == "", proc.stderr
