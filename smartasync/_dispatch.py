@@ -62,7 +62,9 @@ def _dispatch_homed(
         return dispatch(dual, source, frame, awaitable, aio)
     home = current
     mode = _home.mode_under(home, dual._mode, source)
-    if caller_is_async(frame) if mode is AUTO else mode is ASYNC:
+    if mode is ASYNC:  # the awaitable, maybe for `asyncio.run(...)`: as `.aio()` gives it
+        return _homed_async_face(dual, home, awaitable, True)
+    if mode is AUTO and caller_is_async(frame):
         return _homed_async_face(dual, home, awaitable)
     result = block(dual, awaitable, frame, mode is AUTO, source, home)
     return result if mode is AUTO else sync_result(result, frame, display_name(name, source), aio)

@@ -1104,3 +1104,30 @@ def test_an_iterator_freed_inside_the_engines_locked_code_does_not_deadlock() ->
     result = run_python(DROPPED_UNDER_THE_ENGINE_LOCK, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
+
+
+@pytest.mark.asyncio
+async def test_objects_made_by_one_line_share_a_home_but_not_their_modes() -> None:
+    loop = asyncio.get_running_loop()
+    pipes = [Pipe() for _ in range(3)]  # made by one line: one shared birth home
+    assert home_of(pipes[0]) is home_of(pipes[1]) is home_of(pipes[2])
+    first: Any = pipes[0]  # (Any: the plugin does not read an instance's mode)
+    set_mode(first, "sync")
+    async with pipes[1]:
+        set_mode(pipes[1], "async")  # under a `with`: kept for after it, in force now
+    assert [get_mode(pipe) for pipe in pipes] == ["sync", "async", "auto"]
+    assert await pipes[2].where() is loop  # untouched: auto, at home
+    assert await pipes[1].where() is loop
+    with pytest.raises(RuntimeError, match="await"):
+        first.where()  # sync mode, on its home loop's own thread: cannot wait for itself
+    assert await asyncio.to_thread(first.where) is loop  # from a worker: handed over
+
+
+def test_objects_made_in_sync_code_share_one_home_but_not_their_modes() -> None:
+    first: Any = Repo()  # (Any: the plugin does not read an instance's mode)
+    second = Repo()
+    assert home_of(first) is home_of(second) is SYNC_BORN
+    set_mode(first, "async")
+    assert get_mode(second) == "auto" and home_of(second) is SYNC_BORN
+    assert second.where() is _engine.sync_loop()
+    assert asyncio.run(first.where()) is _engine.sync_loop()  # async mode: the awaitable
