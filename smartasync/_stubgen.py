@@ -80,8 +80,8 @@ _SELF: Final = re.compile(r"\b(?:typing\.|typing_extensions\.)?Self\b")
 _HEAD: Final = (
     "from _typeshed import Incomplete as _Incomplete",
     "from collections.abc import AsyncGenerator as _AsyncGenerator",
-    "from collections.abc import Coroutine as _Coroutine",
     "from collections.abc import Iterator as _Iterator",
+    "from types import CoroutineType as _CoroutineType",
     "from typing import Any as _Any",
     "from typing import Generic as _Generic",
     "from typing import ParamSpec as _ParamSpec",
@@ -728,7 +728,10 @@ class _Writer:
             item = _item_type(ret)
             return f"_Iterator[{item}]" if face == "sync" else f"_AsyncGenerator[{item}, None]"
         value = ret or "_Incomplete"
-        return value if face == "sync" else f"_Coroutine[_Any, _Any, {value}]"
+        # What checkers infer for an `async def` (not the wider
+        # collections.abc.Coroutine): a dual method then satisfies a Protocol
+        # written with `async def`, and ty's unused-awaitable check fires.
+        return value if face == "sync" else f"_CoroutineType[_Any, _Any, {value}]"
 
     def twins(
         self, qualname: str, originals: dict[str, tuple[str, str | None]], pad: str

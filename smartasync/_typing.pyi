@@ -15,6 +15,17 @@ depends on the *calling* code, which no plain annotation can express:
 - `SyncFirst*` / `AsyncFirst*`: what generated stubs use
   (`python -m smartasync stubgen`), one fixed answer per stub set.
 
+A coroutine face (`.aio(...)`, the async-first bare call) is
+`types.CoroutineType[Any, Any, T]`, what pyright, pyrefly and ty infer for a
+call of an `async def`: a dual method then satisfies a user's Protocol
+written with `async def`, and ty's unused-awaitable check (which looks for
+CoroutineType only) fires on a forgotten `await`.  What a decorator accepts
+stays `Coroutine[Any, Any, T]`, any awaitable coroutine.  mypy infers
+`typing.Coroutine` for an `async def`, and its unused-coroutine check looks
+for that class by name: the faces are written `_CoroutineFace[T]`, which the
+plugin reads as `typing.Coroutine` (without the plugin mypy reads it as
+CoroutineType, like every other checker).
+
 There is no owner/self type parameter: a bound object forgets its receiver,
 so an override in a subclass that keeps the signature stays compatible on
 checkers that treat class type parameters invariantly.
@@ -25,8 +36,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
-from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from types import CoroutineType, TracebackType
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 __all__ = [
     "AsyncFirstBound",
@@ -81,6 +92,9 @@ _Y_co = TypeVar("_Y_co", covariant=True)
 _T = TypeVar("_T")
 _C = TypeVar("_C", bound=type)
 
+# A coroutine face: what checkers infer for an `async def` (module docstring).
+_CoroutineFace: TypeAlias = CoroutineType[Any, Any, _T]
+
 class DualContextManager(Generic[_R_co]):
     """An `asynccontextmanager` result usable with `with` and `async with`."""
 
@@ -117,13 +131,13 @@ class DualBound(Generic[_P, _R_co]):
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> Any: ...
     def sync(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
-    def aio(self, *args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R_co]: ...
+    def aio(self, *args: _P.args, **kwargs: _P.kwargs) -> _CoroutineFace[_R_co]: ...
 
 class SyncFirstBound(DualBound[_P, _R_co]):
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 class AsyncFirstBound(DualBound[_P, _R_co]):
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R_co]: ...
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _CoroutineFace[_R_co]: ...
 
 class DualFunction(DualBound[_P, _R_co]):
     """A dual coroutine function: module level, or a method read through its class."""
@@ -154,7 +168,7 @@ class SyncFirstFunction(DualFunction[_P, _R_co]):
     ) -> SyncFirstBound[_Q, _R]: ...
 
 class AsyncFirstFunction(DualFunction[_P, _R_co]):
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, _R_co]: ...
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _CoroutineFace[_R_co]: ...
     @overload
     def __get__(
         self, obj: None, owner: type[Any] | None = None, /

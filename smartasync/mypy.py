@@ -71,6 +71,7 @@ from mypy.nodes import (
 )
 from mypy.options import Options
 from mypy.plugin import (
+    AnalyzeTypeContext,
     AttributeContext,
     CheckerPluginInterface,
     ClassDefContext,
@@ -133,6 +134,14 @@ DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
 DUAL_OVERLOAD: Final = "smartasync.mypy.dual_overload"  # a name for a hook, not a function
 DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
 DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
+# The facades' coroutine face, `types.CoroutineType` to other checkers (what
+# they infer for an `async def`).  mypy infers `typing.Coroutine`, the one
+# class its unused-coroutine check knows (an unused CoroutineType is only
+# `unused-awaitable`, off by default): the plugin reads the alias as that.
+# Not a method hook on `.aio` (a `.aio` read as a value would keep the
+# CoroutineType), nor a `MYPY` condition in the .pyi (pyright reads both
+# branches and makes the face a union of the two).
+COROUTINE_FACE: Final = "smartasync._typing._CoroutineFace"
 # The names of `.sync` / `.aio` of an overloaded dual method (its items' names,
 # which mypy shows in errors and asks a method hook for).
 OVERLOAD_SYNC: Final = "sync of DualBound"
@@ -260,6 +269,9 @@ class SmartAsyncPlugin(Plugin):
             OVERLOAD_SYNC: _overloaded_sync_call,
             OVERLOAD_AIO: _overloaded_aio_call,
         }
+        self._type_analyze_hooks: dict[str, Callable[[AnalyzeTypeContext], Type]] = {
+            COROUTINE_FACE: _coroutine_face,
+        }
         self._class_decorator_hooks: dict[str, Callable[[ClassDefContext], None]] = {
             SMARTASYNC_DECORATOR: _smart_class_decorator,
         }
@@ -300,6 +312,9 @@ class SmartAsyncPlugin(Plugin):
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         kind = self._attribute_kind(fullname)
         return None if kind is None else self._attribute_hooks_by_kind.get(kind)
+
+    def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
+        return self._type_analyze_hooks.get(fullname)
 
     def get_class_decorator_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
         return self._class_decorator_hooks.get(fullname)
@@ -407,6 +422,16 @@ class SmartAsyncPlugin(Plugin):
         if isinstance(node, OverloadedFuncDef) and node.impl is context:
             return node
         return None
+
+
+# -- hooks: the coroutine face ------------------------------------------------
+
+
+def _coroutine_face(ctx: AnalyzeTypeContext) -> Type:
+    """`_CoroutineFace[T]` in the facades: mypy's `Coroutine[Any, Any, T]`."""
+    any_type = AnyType(TypeOfAny.special_form)
+    results = [ctx.api.analyze_type(arg) for arg in ctx.type.args] or [any_type]
+    return ctx.api.named_type(COROUTINE, [any_type, any_type, results[-1]])
 
 
 # -- hooks: the bare call -----------------------------------------------------

@@ -164,7 +164,15 @@ def test_corpus_without_the_plugin(name: str, without_plugin: dict[str, list[str
 
 
 def test_explicit_forms_need_no_plugin(without_plugin: dict[str, list[str]]) -> None:
-    assert without_plugin["case_explicit.py"] == expected_errors("case_explicit.py")
+    # All but one: `.aio(...)` is `types.CoroutineType` as the facades declare
+    # it (what other checkers infer for an `async def`), and mypy's
+    # unused-coroutine check knows `typing.Coroutine` only, which the plugin
+    # gives it.  Without the plugin a forgotten await of `.aio(...)` is
+    # mypy's `unused-awaitable` (off by default).
+    expected = [
+        line for line in expected_errors("case_explicit.py") if "[unused-coroutine]" not in line
+    ]
+    assert without_plugin["case_explicit.py"] == expected
 
 
 def test_without_the_plugin_the_bare_call_is_any(without_plugin: dict[str, list[str]]) -> None:

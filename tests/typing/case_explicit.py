@@ -18,8 +18,10 @@ assert_type(PerMethod.double.sync(PerMethod(), 2), int)
 
 
 async def main() -> None:
-    coroutine = fetch.aio("u")
-    assert_type(coroutine, Coroutine[Any, Any, bytes]).close()
+    # A coroutine face is what the checker infers for an `async def`:
+    # types.CoroutineType (typing.Coroutine on mypy), a Coroutine either way.
+    coroutine: Coroutine[Any, Any, bytes] = fetch.aio("u")
+    coroutine.close()
     assert_type(await fetch.aio("u"), bytes)
     assert_type(fetch.sync("u"), bytes)
     assert_type(ticks.aio(2), AsyncGenerator[int, None])

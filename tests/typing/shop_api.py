@@ -4,8 +4,8 @@ Every bare call here returns the awaitable, so async-first stubs type it
 exactly.  `# E` marks a mistake every checker must report; `# needs-caller`
 before it marks one that only a checker that knows the caller (mypy with the
 plugin) can see, `# forgotten-await` one that needs the checker's
-unused-coroutine check (ty has none yet); `assert_type` lines are
-expectations.  After the E marker comes mypy's message with the plugin
+unused-coroutine check (ty's unused-awaitable, a warning unless raised to an
+error); `assert_type` lines are expectations.  After the E marker comes mypy's message with the plugin
 (the corpus format of test_mypy_plugin.py), so the file can join that
 corpus: mypy with the plugin must report exactly these.
 """

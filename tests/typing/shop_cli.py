@@ -4,7 +4,10 @@ Every bare call here runs to completion, so sync-first stubs type it exactly.
 `# E` marks a mistake every checker must report; `# needs-caller` before it
 marks one that only a checker that knows the caller (mypy with the plugin)
 can see, `# forgotten-await` one that needs the checker's unused-coroutine
-check (ty has none yet); `assert_type` lines are expectations.  After the
+check (ty's unused-awaitable, a warning unless raised to an error);
+`assert_type` lines are expectations.  A coroutine face is
+`types.CoroutineType` on stubs and `typing.Coroutine` on mypy (each what
+that checker infers for an `async def`): lines here check it by assignment.  After the
 E marker comes mypy's message with the plugin (the corpus format of test_mypy_plugin.py),
 so the file can join that corpus: mypy with the plugin must report exactly these.
 """
@@ -98,7 +101,8 @@ def main() -> None:
     assert_type(order, Order)
     assert_type(shop.total(order), Decimal)
     assert_type(shop.total.sync(order), Decimal)
-    assert_type(shop.total.aio(order), Coroutine[Any, Any, Decimal]).close()
+    aio_total: Coroutine[Any, Any, Decimal] = shop.total.aio(order)
+    aio_total.close()
     assert_type(shop.find(1), Order | None)
     assert_type(shop.in_currency("USD"), Shop)
     assert_type(Outlet(catalog).in_currency("USD"), Outlet)

@@ -7,7 +7,8 @@ Lines marked `# E` must have an error; no other line may.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Iterator
+from types import CoroutineType
 from typing import Any, assert_type
 
 from smartlib import (
@@ -45,7 +46,7 @@ assert_type(SubClient().renamed("z"), SubClient)
 assert_type(SubClient().renamed.sync("z"), SubClient)
 
 assert_type(client.get.sync("k"), int)
-assert_type(client.get.aio("k"), Coroutine[Any, Any, int]).close()
+assert_type(client.get.aio("k"), CoroutineType[Any, Any, int]).close()
 assert_type(client.stream.sync(2), Iterator[str])
 assert_type(client.stream.aio(2), AsyncGenerator[str, None])
 assert_type(asyncio.run(fetch.aio("u")), bytes)
