@@ -28,6 +28,13 @@ class AsyncFinder(Protocol):
     def find(self, order_id: int) -> Awaitable[Order | None]: ...
 
 
+class AsyncOrders(Protocol):
+    # Written as a user would: `async def`, whose call is a
+    # types.CoroutineType (typing.Coroutine on mypy), as a dual method's is.
+    async def find(self, order_id: int) -> Order | None: ...
+    async def total(self, order: Order) -> Decimal: ...
+
+
 class Keyed(Protocol):
     def keys(self) -> AsyncIterator[str]: ...
 
@@ -40,6 +47,11 @@ async def gather_totals(
     price: Callable[[Order], Awaitable[Decimal]], orders: list[Order]
 ) -> list[Decimal]:
     return list(await asyncio.gather(*(price(order) for order in orders)))
+
+
+async def describe(orders: AsyncOrders, order: Order) -> str:
+    found = await orders.find(order.id)
+    return f"{found}: {await orders.total(order)}"
 
 
 async def first_key(source: Keyed) -> str | None:
@@ -78,6 +90,9 @@ async def handler() -> None:
         async for placed in shop.stream_orders(0):
             assert_type(placed, Order)
         print(await respond(shop, order), await gather_totals(shop.total, [order]))
+        print(await describe(shop, order), await gather_totals(shop.total.aio, [order]))
+        orders: AsyncOrders = shop
+        assert_type(await orders.total(order), Decimal)
         print(await first_key(catalog))
         async with RateClient() as client:
             assert_type(await client.rate("USD"), Decimal)
@@ -106,6 +121,7 @@ async def handler() -> None:
             pass
         await respond(catalog, order)  # E: Argument 1 to "respond" has incompatible type "Catalog"; expected "AsyncTotals"  [arg-type]
         await gather_totals(shop.find, [order])  # E: Argument 1 to "gather_totals" has incompatible type "DualBound[[int], Order | None]"; expected "Callable[[Order], Awaitable[Decimal]]"  [arg-type]
+        await describe(catalog, order)  # E: Argument 1 to "describe" has incompatible type "Catalog"; expected "AsyncOrders"  [arg-type]
         await first_key(shop)  # E: Argument 1 to "first_key" has incompatible type "Outlet"; expected "Keyed"  [arg-type]
         async with RateClient() as client:
             await client.get(1)  # E: Argument 1 to "get" has incompatible type "int"; expected "URL | str"  [arg-type]

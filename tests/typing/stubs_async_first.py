@@ -7,11 +7,28 @@ Lines marked `# E` must have an error; no other line may.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
-
-from typing import assert_type
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from typing import Any, Protocol, TypeVar, assert_type
 
 from smartlib import Box, Client, Counter, Decorated, PerMethod, SubClient, fetch, ticks
+
+T = TypeVar("T")
+
+
+class AsyncGetter(Protocol):
+    async def get(self, key: str, *, default: int = 0) -> int: ...
+
+
+class AsyncNamer(Protocol):
+    async def get(self, key: str, *, default: int = 0) -> str: ...
+
+
+async def read(getter: AsyncGetter) -> int:
+    return await getter.get("k")
+
+
+async def settle(make: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return await make(*args)
 
 
 async def main() -> None:
@@ -35,8 +52,20 @@ async def main() -> None:
             assert_type(label, str)
     async for n in Counter(2):
         assert_type(n, int)
+    # A smart class satisfies a Protocol written with `async def` (its
+    # coroutine face is what an `async def` is: types.CoroutineType).
+    getter: AsyncGetter = client
+    assert_type(await read(SubClient()), int)
+    assert_type(await getter.get("k"), int)
+    assert_type(await settle(client.get, "k"), int)
+    assert_type(await settle(client.get.aio, "k"), int)
+    assert_type(await settle(fetch, "u"), bytes)
     await client.get(1)  # E: wrong argument type
     client.get("k")  # E: forgotten await
+    client.get.aio("k")  # E: forgotten await
+    fetch("u")  # E: forgotten await
+    namer: AsyncNamer = client  # E: get returns int, not str
+    print(getter, namer)
 
 
 def sync_code() -> None:

@@ -7,9 +7,9 @@ Lines marked `# E` must have an error; no other line may.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from types import CoroutineType
-from typing import Any, assert_type
+from typing import Any, Protocol, TypeVar, assert_type
 
 from smartlib import (
     Aliased,
@@ -23,6 +23,16 @@ from smartlib import (
     fetch,
     ticks,
 )
+
+T = TypeVar("T")
+
+
+class AsyncGetter(Protocol):
+    async def get(self, key: str, *, default: int = 0) -> int: ...
+
+
+async def settle(make: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return await make(*args)
 
 client = Client()
 assert_type(client.get("k"), int)
@@ -64,12 +74,16 @@ client.get(1)  # E: wrong argument type
 client.get.sync("k", default="x")  # E: wrong keyword argument type
 fetch("u", 1, 2)  # E: too many arguments
 asyncio.run(client.get("k"))  # E: in sync code the bare call is not a coroutine
+getter: AsyncGetter = client  # E: sync-first stubs type the bare call as the result, not a coroutine
 
 
 async def main() -> None:
     # Sync-first stubs cannot see the caller: here the truth is the coroutine,
     # so async code uses the explicit form.
     assert_type(await client.get.aio("k"), int)
+    assert_type(await settle(client.get.aio, "k"), int)
+    assert_type(await settle(fetch.aio, "u"), bytes)
+    client.get.aio("k")  # E: forgotten await
     async with Client() as c:
         assert_type(c, Client)
         async with c.session("s") as label:
