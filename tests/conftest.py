@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A test run started in the background by a shell without job control
+# (`cmd &` in a script) inherits SIGINT ignored, and so would every fresh
+# interpreter the tests start: the Ctrl-C tests would see no interrupt at
+# all.  Python's own handler here is reset to the default at exec, so the
+# children get theirs too.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:
