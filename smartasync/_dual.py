@@ -607,34 +607,22 @@ def _find(module: str, qualname: str) -> Any:
 AIO_BY_FLAGS: Final = not hasattr(inspect, "markcoroutinefunction")
 
 
-class FlaggedAio(_Introspection):
+class FlaggedAio(_GenericFace, _Introspection):
     """`.aio` on 3.11: calls the generated `aio` (bound to `__self__`, the
     bound method, unless read off the function itself)."""
 
     __doc__ = _DOC
-    __slots__ = ("__qualname__", "__self__", "_call", "_dual")
+    __slots__ = ("_call",)
+    _face = "aio"
 
     def __init__(self, call: Callable[..., Any], dual: DualFunction, bound: object) -> None:
+        super().__init__(dual, bound)
         self._call = call
-        self._dual = dual
-        self.__self__ = bound
-        self.__qualname__ = f"{dual.__qualname__}.aio"
-
-    def _target(self) -> Callable[..., Any]:
-        return self._dual.__wrapped__
-
-    @property
-    def __name__(self) -> str:
-        return "aio"
-
-    @property
-    def __wrapped__(self) -> Callable[..., Any]:
-        return self._dual.__wrapped__
 
     @property
     def __signature__(self) -> inspect.Signature:
         signature = inspect.signature(self._dual.__wrapped__)
-        if self.__self__ is None:
+        if self.__self__ is None:  # read off the function: its own parameters
             return signature
         return signature.replace(parameters=list(signature.parameters.values())[1:])
 
