@@ -131,9 +131,60 @@ def mark_class(cls: type, loop_bound: bool | None) -> None:
         shared = SYNC_BORN if class_mode(cls) is AUTO else SYNC_BORN_MODED
     setattr_(cls, BORN_KEY, shared)
     if bound:
-        wrap_init(cls)
+        if "__init__" in cls.__dict__:
+            wrap_init(cls)
+        else:
+            _wrap_init_later(cls)
     if bound or has_aenter:  # it can have a home: copies must not carry it
         wrap_getstate(cls)
+
+
+def _wrap_init_later(cls: type) -> None:
+    """For a class with no `__init__` of its own when it is walked: wrap the
+    `__init__` it has at its first construction (or copy), not now.
+
+    Walking runs inside `type.__new__` (`__init_subclass__`), before the
+    class's decorators: a `@dataclass` adds `__init__` only where the class
+    defines none, so an `__init__` put there now would take the place of the
+    one the dataclass writes (its fields never set).  So a `__new__` is put
+    there instead (no decorator writes that); its first call wraps what the
+    class has by then (`type.__call__` reads `__init__` only after `__new__`
+    has returned).  It stays, as a pass-through: once a class has a
+    `__new__` of its own, `object.__new__` refuses the constructor's
+    arguments, even if that `__new__` is deleted again (CPython keeps the
+    slot).  It shows `inspect.signature(cls)` the `__init__` signature (what
+    FastAPI reads off a dependency class), not its own `(*args, **kwargs)`."""
+    type.__setattr__(cls, "__new__", staticmethod(_BirthNew(cls)))
+
+
+class _BirthNew:
+    __slots__ = ("inherited", "owner", "settled")
+
+    def __init__(self, owner: type) -> None:
+        self.owner = owner
+        inherited = lookup_static(owner, "__new__")  # (None: object.__new__)
+        self.inherited = None if inherited is object.__new__ else inherited
+        self.settled = False
+
+    def __call__(self, cls: type, /, *args: Any, **kwargs: Any) -> Any:
+        if not self.settled:
+            self.settled = True
+            wrap_init(self.owner)
+        inherited = self.inherited
+        if inherited is None:
+            return object.__new__(cls)
+        return inherited(cls, *args, **kwargs)  # type: ignore[operator]
+
+    @property
+    def __signature__(self) -> Any:
+        # With the receiver: inspect drops it, as for a class's __init__.
+        # No __init__ of the user's anywhere: no arguments, as for a plain class.
+        import inspect
+
+        init = inspect.unwrap(self.owner.__init__)  # type: ignore[misc]
+        if init is object.__init__:
+            return inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)])
+        return inspect.signature(self.owner.__init__)  # type: ignore[misc]
 
 
 def wrap_init(cls: type) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
+import inspect
 import os
 import pickle
 import re
@@ -1131,3 +1133,38 @@ def test_objects_made_in_sync_code_share_one_home_but_not_their_modes() -> None:
     assert get_mode(second) == "auto" and home_of(second) is SYNC_BORN
     assert second.where() is _engine.sync_loop()
     assert asyncio.run(first.where()) is _engine.sync_loop()  # async mode: the awaitable
+
+
+# -- classes: dataclasses, signatures -------------------------------------------------
+
+
+@dataclasses.dataclass
+class Settings(SmartAsync, loop_bound=True):
+    """A dataclass whose `__init__` the decorator writes after the class is smart."""
+
+    name: str
+    retries: int = 3
+
+    async def describe(self) -> str:
+        await asyncio.sleep(0)
+        return f"{self.name}/{self.retries}"
+
+
+def test_a_loop_bound_dataclass_keeps_its_fields_and_gets_a_birth_home() -> None:
+    settings = Settings("api", retries=5)
+    assert (settings.name, settings.retries) == ("api", 5)
+    assert home_of(settings) is SYNC_BORN
+    assert settings.describe() == "api/5"
+    assert str(inspect.signature(Settings)) == "(name: 'str', retries: 'int' = 3) -> None"
+    assert str(inspect.signature(Repo)) == "()"  # no __init__ anywhere: none, as for a plain class
+    assert "base_url" in inspect.signature(Client).parameters  # httpx's, inherited
+
+
+@pytest.mark.asyncio
+async def test_a_loop_bound_dataclass_made_in_async_code_lives_on_that_loop() -> None:
+    settings = Settings("db")
+    home = home_of(settings)
+    assert home is not None and home.loop is asyncio.get_running_loop()
+    assert await settings.describe() == "db/3"
+    copied = copy.deepcopy(settings)
+    assert home_of(copied) is None and copied == settings
