@@ -123,13 +123,12 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # it reads caller -> this wrapper -> the user's coroutine, and close the
 # coroutine if nothing ever started it (a Ctrl-C landing in smartasync's code
 # before the engine took it over would otherwise leave "never awaited").
-_CALL_TEMPLATE = """\
+_CALL_BASE = """\
     def __call__({params}):
 {head}        {P}f = {P}getframe(1)
         {P}k = {P}f.f_code
-        if {auto}({P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions):
-            return {P}fn({first}{args})
-        {P}c = None
+<READ>        if {P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions:
+<ANSWER>        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
 {sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
@@ -144,37 +143,32 @@ _CALL_TEMPLATE = """\
 # flag test); a call from `gather(*(obj.m(i) for i in xs))` is answered by
 # its second half, the comprehension's code object remembered by `dispatch`
 # (measured: 1.17-1.19x a raw gather when it was answered after the try).
-_SYNC_INLINE = """\
-            if {auto}{P}k.co_name not in {P}not_plain_sync:
+_SYNC_INLINE_BASE = """\
+            if <MODE>{P}k.co_name not in {P}not_plain_sync:
                 return {P}run({P}c, {P}name, {P}f, True, {source})
 """
-# The same decisions on an instance of a smart class, whose mode slot is read
-# once (`m`): besides the auto mode (`AUTO`), an object with a home passes
-# the async test when the call is made on its home loop (`hot`, tested as
-# _modes.HOT_BY_THREAD says), and the sync one when its home is the sync loop,
-# where a sync call runs anyway (`plain`: see _modes.Home).  An async caller
-# that does not pass leaves `m` at None, so that it reaches dispatch.
-_CALL_SMART_TEMPLATE = """\
-    def __call__({params}):
-{head}        {P}f = {P}getframe(1)
-        {P}k = {P}f.f_code
-        {P}m = {P}o.{INSTANCE_KEY}
-        if {P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions:
-            if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:
-                return {P}fn({first}{args})
-            {P}m = None
-        {P}c = None
-        try:
-            {P}c = {P}fn({first}{args})
-{sync_inline}            return {P}dispatch({P}dual, {source}, {P}f, {P}c)
-        except BaseException as {P}e:
-            raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
-"""
+# Where the mode can only be auto (a function, a method with no mode of its
+# own outside a smart class), an async caller gets the coroutine at once.
+_CALL_TEMPLATE = _CALL_BASE.replace("<READ>", "").replace(
+    "<ANSWER>", "            return {P}fn({first}{args})\n"
+)
+_SYNC_INLINE = _SYNC_INLINE_BASE.replace("<MODE>", "")
+# On an instance of a smart class its mode slot is read once (`m`): besides
+# the auto mode (`AUTO`), an object with a home passes the async test when
+# the call is made on its home loop (`hot`, tested as _modes.HOT_BY_THREAD
+# says), and the sync one when its home is the sync loop, where a sync call
+# runs anyway (`plain`: see _modes.Home).  An async caller that does not pass
+# leaves `m` at None, so that it reaches dispatch.
 _HOT = f"{_P}m.hot._thread_id == {_P}ident()" if HOT_BY_THREAD else f"{_P}m.hot is {_P}running()"
-_SYNC_INLINE_SMART = """\
-            if ({P}m is {P}AUTO or {P}m.__class__ is {P}Home and {P}m.plain) and {P}k.co_name not in {P}not_plain_sync:
-                return {P}run({P}c, {P}name, {P}f, True, {source})
-"""
+_CALL_SMART_TEMPLATE = _CALL_BASE.replace("<READ>", "        {P}m = {P}o.{INSTANCE_KEY}\n").replace(
+    "<ANSWER>",
+    "            if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:\n"
+    "                return {P}fn({first}{args})\n"
+    "            {P}m = None\n",
+)
+_SYNC_INLINE_SMART = _SYNC_INLINE_BASE.replace(
+    "<MODE>", "({P}m is {P}AUTO or {P}m.__class__ is {P}Home and {P}m.plain) and "
+)
 _CALL_NO_FAST_PATH = """\
     def __call__({params}):
 {head}        {P}c = None
@@ -273,33 +267,29 @@ def build(
     if not args:
         first = first.rstrip(", ")
 
-    auto = sync_inline = ""
+    sync_inline = ""
     if context_manager:
-        call_template, fast = _CALL_CONTEXT_MANAGER, ""
+        call_template = _CALL_CONTEXT_MANAGER
     elif fast_path and (bound or not smart):
         # (Called through the class, `Cls.m(obj, x)`, the receiver is only an
         # argument and its mode must be read: no fast path there.)  In a smart
         # class the instance's mode (or its home) is read once; elsewhere the
         # mode can only be auto.
         if smart:
-            call_template, fast = _CALL_SMART_TEMPLATE, ""
-            inline = _SYNC_INLINE_SMART
+            call_template, inline = _CALL_SMART_TEMPLATE, _SYNC_INLINE_SMART
         else:
-            call_template, fast = _CALL_TEMPLATE, ""
-            inline = _SYNC_INLINE
-        sync_inline = inline.format(auto="", P=_P, source=source) if coroutine else ""
+            call_template, inline = _CALL_TEMPLATE, _SYNC_INLINE
+        sync_inline = inline.format(P=_P, source=source) if coroutine else ""
     else:
-        call_template, fast = _CALL_NO_FAST_PATH, ""
+        call_template = _CALL_NO_FAST_PATH
 
     fields = {
-        "auto": auto,
         "sync_inline": sync_inline,
         "FLAGS": ASYNC_CODE_FLAGS,
         "params": (call_self + decl).rstrip(", "),
         "args": args,
         "first": first,
         "head": head,
-        "fast": fast,
         "source": source,
         "P": _P,
         "INSTANCE_KEY": INSTANCE_KEY,
