@@ -37,7 +37,7 @@ class Home:
     Living where the mode lives costs objects without a home nothing: the
     inline fast path already reads that attribute, and only `AUTO` passes it.
     A Home passes it too, in auto mode, when an async caller runs on the home
-    loop itself (`hot`, see `is_hot`), and when a sync caller's call would run
+    loop itself (`hot`, set by `_home._is_hot`), and when a sync caller's call would run
     on the sync loop anyway (`plain`: the home is the sync loop); anything
     else goes to the slow path, which routes it (`_home`)."""
 
@@ -82,7 +82,7 @@ SYNC_LOOP: Final = _SyncLoop()
 
 class _Cold:
     """`Home.hot` when no loop is: never the running loop, and (for 3.11's
-    test, see `HOT_TEST`) never running in any thread."""
+    test, see `HOT_BY_THREAD`) never running in any thread."""
 
     __slots__ = ()
     _thread_id = None

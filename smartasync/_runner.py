@@ -160,15 +160,13 @@ def hang_after() -> float | None:
 def warn_across(name: str, frame: FrameType | None) -> None:
     """The hang warning (rule 5) for an await carried to another loop, at
     `frame` (the awaiting code, or the first frame of the user's above it)."""
-    while frame is not None and _is_ours(frame.f_code.co_filename):
-        frame = frame.f_back
     _warn_at(
         f"{name}() has waited {_hang_after:g} s for its object's home loop, another "
         f"event loop than the one awaiting it. If the home loop waits for something this "
         f"await holds up, it will never finish. Use the object on the loop where it was "
         f"made or entered (make it in the code that runs on that loop, e.g. an app's "
         f"lifespan, or enter it there with `async with`).",
-        frame,
+        _user_frame(frame),
     )
 
 
@@ -226,8 +224,10 @@ class _HangWarning:
         _warn_at(message, self.frame or _user_frame())
 
 
-def _user_frame() -> FrameType | None:
-    frame: FrameType | None = sys._getframe(1)
+def _user_frame(frame: FrameType | None = None) -> FrameType | None:
+    """The first frame of the user's from `frame` (default: the caller's) up."""
+    if frame is None:
+        frame = sys._getframe(1)
     while frame is not None and _is_ours(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
