@@ -354,30 +354,30 @@ async def run_async(
     awaiting task cancels the coroutine there, and waits for its cleanup.
     `hang`: (name, awaiting frame) for the hang warning, given if it has not
     ended after `after` seconds (rule 5; see `_Watch`)."""
-    caller = asyncio.get_running_loop()
-    waiter = Waiter(caller)
+    waiter = Waiter(asyncio.get_running_loop())
     with _lock:
         job = _submit(coro, False)
         job.notify = waiter.notify  # under _lock: the job cannot have started yet
-    if hang is None or after is None:
-        await waiter.wait(job)
-        return job.outcome()  # type: ignore[no-any-return]
-    watch = _watch_of(caller)
-    watch.jobs[job] = (_monotonic() + after, hang)
-    try:
-        await waiter.wait(job)
-    finally:
-        watch.jobs.pop(job, None)
+    await waiter.watched(job, hang, after)
     return job.outcome()  # type: ignore[no-any-return]
 
 
-# The hang warning of awaits carried to the sync loop: one periodic check per
+# Awaits carried to another loop are watched by one periodic check per
 # awaiting loop while it has such awaits, rather than a timer per await (a
 # TimerHandle made and cancelled, and the warning's closure, cost a carried
 # await ~8 us against ~80 us for the hop itself; its budget is 1.2x a bare
-# run_coroutine_threadsafe).  Set by _runner: warn(name, frame).
+# run_coroutine_threadsafe).  Each check gives the hang warning (rule 5) to
+# the awaits past their deadline, and runs each await's own `tick` (a loop
+# of the user's: see _foreign).  Set by _runner: warn(name, frame).
 warn_across: Any = None
-_WATCH_PERIOD: Final = 0.5
+
+# How often a watch looks, and a caller waiting on a loop of the user's too
+# (see `_foreign`): only calls that wait that long pay it, as latency.
+TICK: Final = 0.1
+
+# What is watched of one await: its deadline and (name, frame) for the hang
+# warning (None once given, or if off), and its tick.
+_Watched = tuple[float | None, tuple[str, Any] | None, Callable[[], None] | None]
 
 
 class _Watch:
@@ -385,7 +385,7 @@ class _Watch:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.jobs: dict[Job, tuple[float, tuple[str, Any]]] = {}
+        self.jobs: dict[Job, _Watched] = {}
 
 
 _watches: dict[int, _Watch] = {}  # by id(loop); only while it has jobs
@@ -396,21 +396,24 @@ def _watch_of(loop: asyncio.AbstractEventLoop) -> _Watch:
     watch = _watches.get(id(loop))
     if watch is None or watch.loop is not loop:
         watch = _watches[id(loop)] = _Watch(loop)
-        loop.call_later(_WATCH_PERIOD, _check_watch, watch)
+        loop.call_later(TICK, _check_watch, watch)
     return watch
 
 
 def _check_watch(watch: _Watch) -> None:
     now = _monotonic()
-    for job, (deadline, hang) in list(watch.jobs.items()):
+    for job, (deadline, hang, tick) in list(watch.jobs.items()):
         if job.told:
             del watch.jobs[job]
-        elif now >= deadline:
-            del watch.jobs[job]
+            continue
+        if tick is not None:
+            tick()
+        if deadline is not None and hang is not None and now >= deadline:
+            watch.jobs[job] = (None, None, tick)
             if warn_across is not None:
                 warn_across(*hang)
     if watch.jobs:
-        watch.loop.call_later(_WATCH_PERIOD, _check_watch, watch)
+        watch.loop.call_later(TICK, _check_watch, watch)
     elif _watches.get(id(watch.loop)) is watch:
         del _watches[id(watch.loop)]
 
@@ -449,6 +452,30 @@ class Waiter:
                 future.set_result(None)
         except asyncio.InvalidStateError:  # cancelled just now, by a signal handler
             pass
+
+    async def watched(
+        self,
+        job: Job,
+        hang: tuple[str, Any] | None,
+        after: float | None,
+        tick: Callable[[], None] | None = None,
+        closed: Callable[[Job], None] | None = None,
+    ) -> None:
+        """`wait`, with the hang warning (`hang`: name and awaiting frame,
+        given after `after` seconds) and `tick` run by the awaiting loop's
+        watch (see `_Watch`)."""
+        if after is None:
+            hang = None
+        if hang is None and tick is None:
+            await self.wait(job, closed)
+            return
+        watch = _watch_of(self.loop)
+        deadline = _monotonic() + after if hang is not None and after is not None else None
+        watch.jobs[job] = (deadline, hang, tick)
+        try:
+            await self.wait(job, closed)
+        finally:
+            watch.jobs.pop(job, None)
 
     async def wait(self, job: Job, closed: Callable[[Job], None] | None = None) -> None:
         """Wait until `job.told`.  `closed(job)`: called if the job's loop
@@ -893,7 +920,7 @@ def wait(
     sync loop meanwhile if the job is promoted.  `saved` is what
     `take_ctrl_c()` returned before the job was made.  `warn_hang(job)` runs
     once if the job is still running `after` seconds on.  `tick()`, if
-    given, runs every `_TICK` seconds while the job is pending (a job on a
+    given, runs every `TICK` seconds while the job is pending (a job on a
     loop of the user's checks that somebody runs it: see `_foreign`)."""
     if saved is not None:
         st = _sigint.state
@@ -925,9 +952,6 @@ def wait(
     return job.outcome()
 
 
-_TICK: Final = 0.1
-
-
 def _wait(
     job: Job,
     warn_hang: WarnHang | None,
@@ -942,7 +966,7 @@ def _wait(
         if deadline is None and tick is None:
             wake.acquire()
         else:
-            timeout: float = _TICK if tick is not None else (after or 0.0)
+            timeout: float = TICK if tick is not None else (after or 0.0)
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline - _monotonic()))
             if not wake.acquire(timeout=timeout):

@@ -51,7 +51,7 @@ _get_ident = threading.get_ident
 # How often a waiting caller checks that somebody runs the loop its call
 # waits on.  Only the case where the owner stopped running it mid-call pays
 # it (as latency); an ordinary call is woken by its own end.
-TICK: Final = 0.1
+TICK: Final = _engine.TICK
 
 
 class _Drive:
@@ -133,67 +133,24 @@ def _after_leading(loop: asyncio.AbstractEventLoop) -> None:
 async def run_async(
     coro: Coroutine[Any, Any, _R],
     loop: asyncio.AbstractEventLoop,
-    on_hang: Callable[[], None] | None,
+    hang: tuple[str, Any] | None,
     after: float | None,
 ) -> _R:
     """Await `coro` run on `loop` (a foreign home loop) from a coroutine on
     another loop.  Cancelling the awaiting task cancels the coroutine there
-    and waits for its cleanup; `on_hang()` runs once if it takes longer than
+    and waits for its cleanup.  The awaiting loop's watch (see
+    `_engine._Watch`) looks every TICK that somebody runs `loop` (`_check`)
+    and gives the hang warning (`hang`: name and awaiting frame) after
     `after` seconds (DESIGN §3 rule 5)."""
-    caller = asyncio.get_running_loop()
-    waiter = _engine.Waiter(caller)
+    waiter = _engine.Waiter(asyncio.get_running_loop())
     job = _submit(coro, loop, waiter.notify)
-    watch = _Watch(caller, job, on_hang, after)
-    try:
-        await waiter.wait(job, _abandon)
-    finally:
-        watch.stop()
+    await waiter.watched(job, hang, after, _ticker(job), _abandon)
     return job.outcome()  # type: ignore[no-any-return]
 
 
 def _settle(done: asyncio.Future[None]) -> None:
     if not done.done():
         done.set_result(None)
-
-
-class _Watch:
-    """On the awaiting loop, every TICK while a carried await is pending:
-    make sure somebody runs the home loop, and warn once if it takes longer
-    than the hang threshold."""
-
-    __slots__ = ("after", "caller", "handle", "job", "on_hang", "waited")
-
-    def __init__(
-        self,
-        caller: asyncio.AbstractEventLoop,
-        job: _engine.Job,
-        on_hang: Callable[[], None] | None,
-        after: float | None,
-    ) -> None:
-        self.caller = caller
-        self.job = job
-        self.on_hang = on_hang if after is not None else None
-        self.after = after
-        self.waited = 0.0
-        self.handle: asyncio.TimerHandle | None = caller.call_later(TICK, self._tick)
-
-    def _tick(self) -> None:
-        job = self.job
-        if job.told:
-            self.handle = None
-            return
-        _check(job)
-        self.waited += TICK
-        on_hang = self.on_hang
-        if on_hang is not None and self.after is not None and self.waited >= self.after:
-            self.on_hang = None
-            on_hang()
-        self.handle = self.caller.call_later(TICK, self._tick)
-
-    def stop(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
 
 
 # -- handing a call over ----------------------------------------------------------

@@ -666,8 +666,7 @@ async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
         if home.loop is SYNC_LOOP:
             return await _engine.run_async(coro, hang, after)
         loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
-        on_hang = (lambda: _runner.warn_across(*hang)) if hang is not None else None
-        return await _foreign.run_async(coro, loop, on_hang, after)
+        return await _foreign.run_async(coro, loop, hang, after)
     except BaseException as exc:
         _engine.close_unstarted(coro)
         where = _runner.ON_SYNC_LOOP if home.loop is SYNC_LOOP else _runner.ON_HOME_LOOP
