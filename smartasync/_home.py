@@ -311,17 +311,22 @@ def _remember(loop: asyncio.AbstractEventLoop, code: CodeType, shared: Home, hom
     _last_born = (ref, code, shared, home.gen, home)
 
 
+def _own_copy(birth: Home) -> Home:
+    """A birth home of one object's own, in place of one it may share."""
+    return Home(birth.loop, birth.prior, 0, birth.gen, birth.made)
+
+
 def set_prior(obj: object, home: Home, mode: Mode) -> None:
     """`set_mode` on an object with a home: the mode is kept under the home
     (for after an exit) and is in force meanwhile."""
     if home.depth == 0:  # a birth home may be shared: this object gets its own
-        home = Home(home.loop, home.prior, 0, home.gen, home.made)
+        home = _own_copy(home)
         object.__setattr__(obj, INSTANCE_KEY, home)
     parent, target = None, home
     while type(target.prior) is Home:  # a `with` over a birth home: the birth home's
         parent, target = target, target.prior
     if parent is not None and target.depth == 0:  # (shared, maybe, as above)
-        target = Home(target.loop, target.prior, 0, target.gen, target.made)
+        target = _own_copy(target)
         parent.prior = target
     target.prior = mode
     while True:
@@ -391,8 +396,7 @@ def _enter(obj: object) -> bool:
     prior = raw
     if type(raw) is Home and raw.depth > 0:  # entered on the parent's loop before a fork
         prior = _base(raw)
-    home = Home(SYNC_LOOP if _engine.is_sync_loop(loop) else loop, prior)
-    home.gen = _generation
+    home = Home(SYNC_LOOP if _engine.is_sync_loop(loop) else loop, prior, 1, _generation)
     _is_hot(home, obj)
     try:
         object.__setattr__(obj, INSTANCE_KEY, home)
@@ -461,9 +465,7 @@ def current(obj: object, home: object, name: str) -> Home | None:
         return current(obj, home.prior, name)
     # A birth home on a loop that has closed (or the parent's): the object
     # lives on the sync loop from now on.
-    moved = Home(SYNC_LOOP, home.prior, 0)
-    moved.gen = _generation
-    moved.made = home.made
+    moved = Home(SYNC_LOOP, home.prior, 0, _generation, home.made)
     _is_hot(moved, obj)
     try:
         object.__setattr__(obj, INSTANCE_KEY, moved)
