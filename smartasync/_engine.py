@@ -863,7 +863,7 @@ def _cancel_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> No
     # second stop() would be left queued for whoever runs the loop next
     # (seen at exit: "Event loop stopped before Future completed").
     # A task driven inline (see _eager) needs no stop at all.
-    if _is_main(task) and _unstarted(task.get_coro()):
+    if _is_main(task) and unstarted(task.get_coro()):
         task.add_done_callback(lambda _: loop.stop())
 
 
@@ -887,11 +887,11 @@ def _is_main(task: asyncio.Task[Any]) -> bool:
 
 def close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
     """Close `coro` if it was created and never started (no "never awaited")."""
-    if _unstarted(coro):
+    if unstarted(coro):
         coro.close()
 
 
-def _unstarted(coro: Any) -> bool:
+def unstarted(coro: Any) -> bool:
     """Was `coro` created and never started, nor closed?  (False for an
     awaitable that is not a native coroutine.)"""
     return (

@@ -18,8 +18,9 @@ from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
 from . import _sigint
-from ._engine import _unstarted, close_unstarted, take_ctrl_c
+from ._engine import close_unstarted, take_ctrl_c, unstarted
 from ._home import async_face_for, run_sync_for
+from ._runner import is_ours
 from ._sigint import restore
 
 _Y = TypeVar("_Y")
@@ -214,7 +215,7 @@ class SyncIterator(Generic[_Y]):
             raise StopIteration from None
         except BaseException as exc:
             if step is not None:
-                if first and _unstarted(step):
+                if first and unstarted(step):
                     # Refused before the generator was touched (on its home
                     # loop's own thread, say): it is as new, with nothing to
                     # close, and no loop to ask to close it later.
@@ -289,8 +290,9 @@ class SyncIterator(Generic[_Y]):
         thread), which runs it as a sync call at once: left to its loop's
         async-generator finaliser, the `aclose()` waited for somebody to run
         the sync loop again, and was destroyed pending at exit.
-        `finalising`: called by `__del__` (always the closer thread; the
-        generator may be finalised too, see `_aclose_once`)."""
+        `finalising`: called by `__del__`, which closes here only outside
+        smartasync's own code (see `_inside_the_engine`), and through
+        `_aclose_once` (the generator may be finalised too)."""
         if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
             return
         if threading.get_ident() == self._thread and asyncio._get_running_loop() is None:
@@ -303,15 +305,10 @@ class SyncIterator(Generic[_Y]):
                 self._done()
                 _run_deferred(self._source, self._name, take_ctrl_c(), _aclose_once, self._agen)
                 return
-        # Not here: the closer thread closes it.  A finaliser must never block
-        # inside the engine: the garbage collector may run it in the middle of
-        # the engine's own locked code (a non-reentrant lock, or the sync
-        # loop's token, held by this very thread), where a sync call would
-        # wait forever.
+        # Not here: the closer thread closes it.  No lock is taken here (this
+        # may be a finaliser, in the middle of the engine's own locked code):
+        # SimpleQueue.put is safe there by design.
         self._done()
-        # No lock is taken here (this may run in a finaliser, in any thread,
-        # in the middle of the engine's own locked code): SimpleQueue.put is
-        # safe there by design.
         _closing.put((self._source, self._agen, self._name))
 
     def _start(self) -> None:
@@ -378,31 +375,16 @@ async def _aclose_once(agen: Any) -> None:
         await _aclose(agen)
 
 
-# The files of smartasync's engine: code there may hold its locks or the sync
-# loop's token (see `_inside_the_engine`).
-_ENGINE_FILES: Final = frozenset(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    for name in (
-        "_engine",
-        "_foreign",
-        "_nested",
-        "_runner",
-        "_sigint",
-        "_loops",
-        "_eager",
-        "_home",
-    )
-)
-
-
 def _inside_the_engine() -> bool:
-    """Is this thread running engine code (a finaliser called by the garbage
-    collector at an allocation there)?  Then a sync call here could wait for
-    a lock this very thread holds.  Read off the stack: only finalisers of
-    started, unfinished iterators ask (a `break` in a worker thread, a drop)."""
+    """Is this thread running smartasync's own code (a finaliser called by
+    the garbage collector at an allocation there)?  Then a sync call here
+    could wait for a lock, or the sync loop's token, that this very thread
+    holds.  Read off the stack (any of smartasync's frames, as tracebacks
+    tell them: `_runner.is_ours`): only finalisers of started, unfinished
+    iterators ask (a `break` in a worker thread, a drop)."""
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code.co_filename in _ENGINE_FILES:
+        if is_ours(frame.f_code.co_filename):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

@@ -228,7 +228,7 @@ def _user_frame(frame: FrameType | None = None) -> FrameType | None:
     """The first frame of the user's from `frame` (default: the caller's) up."""
     if frame is None:
         frame = sys._getframe(1)
-    while frame is not None and _is_ours(frame.f_code.co_filename):
+    while frame is not None and is_ours(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
@@ -264,7 +264,7 @@ def _warn_blocked(name: str, frame: FrameType) -> None:
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _is_ours(filename: str) -> bool:
+def is_ours(filename: str) -> bool:
     return filename.startswith(_PACKAGE_DIR) or filename.startswith("<smartasync generated")
 
 
@@ -273,7 +273,7 @@ def prune_traceback(exc: BaseException) -> BaseException:
     first frame of the user's code, and return `exc` itself.  An exception
     raised by smartasync (no user frame in its traceback) keeps them all."""
     first = tb = exc.__traceback__
-    while first is not None and _is_ours(first.tb_frame.f_code.co_filename):
+    while first is not None and is_ours(first.tb_frame.f_code.co_filename):
         first = first.tb_next
     if first is not None and first is not tb:
         exc.__traceback__ = first
