@@ -187,15 +187,12 @@ def _finish(job: _engine.Job) -> None:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        job.told = True
-        job.signal()
-    if job.notify is not None:
-        job.notify(job)
+    _tell([job])
 
 
 def _tell(jobs: list[_engine.Job]) -> None:
-    """The driver thread has stopped running the loop: tell the callers of
-    the jobs that ended meanwhile."""
+    """Tell the callers of `jobs`, which have ended: at once, or once the
+    driver thread has stopped running their loop."""
     for job in jobs:
         with _lock:
             job.told = True
