@@ -20,7 +20,6 @@ from typing import Any, Final, Generic, TypeVar
 from . import _sigint
 from ._engine import close_unstarted, take_ctrl_c, unstarted
 from ._home import async_face_for, run_sync_for
-from ._runner import is_ours
 from ._sigint import restore
 
 _Y = TypeVar("_Y")
@@ -291,7 +290,7 @@ class SyncIterator(Generic[_Y]):
         async-generator finaliser, the `aclose()` waited for somebody to run
         the sync loop again, and was destroyed pending at exit.
         `finalising`: called by `__del__`, which closes here only outside
-        smartasync's own code (see `_inside_the_engine`), and through
+        the engine's code (see `_inside_the_engine`), and through
         `_aclose_once` (the generator may be finalised too)."""
         if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
             return
@@ -375,16 +374,35 @@ async def _aclose_once(agen: Any) -> None:
         await _aclose(agen)
 
 
+# The files of smartasync's engine: code there may hold its locks or the sync
+# loop's token (see `_inside_the_engine`).  Not the whole package (as
+# `_runner.is_ours` tells it): this module's own frames (the finaliser, a
+# `for` over an iterator) and the dual callables' hold no lock, and a drop
+# under them is closed at once, as a `break` expects.
+_ENGINE_FILES: Final = frozenset(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    for name in (
+        "_engine",
+        "_foreign",
+        "_nested",
+        "_runner",
+        "_sigint",
+        "_loops",
+        "_eager",
+        "_home",
+    )
+)
+
+
 def _inside_the_engine() -> bool:
-    """Is this thread running smartasync's own code (a finaliser called by
-    the garbage collector at an allocation there)?  Then a sync call here
-    could wait for a lock, or the sync loop's token, that this very thread
-    holds.  Read off the stack (any of smartasync's frames, as tracebacks
-    tell them: `_runner.is_ours`): only finalisers of started, unfinished
-    iterators ask (a `break` in a worker thread, a drop)."""
+    """Is this thread running engine code (a finaliser called by the garbage
+    collector at an allocation there)?  Then a sync call here could wait for
+    a lock, or the sync loop's token, that this very thread holds.  Read off
+    the stack: only finalisers of started, unfinished iterators ask (a
+    `break` in a worker thread, a drop)."""
     frame = sys._getframe(2)
     while frame is not None:
-        if is_ours(frame.f_code.co_filename):
+        if frame.f_code.co_filename in _ENGINE_FILES:
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False
