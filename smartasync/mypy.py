@@ -101,7 +101,7 @@ from mypy.types import (
 )
 from mypy.typevars import fill_typevars
 
-from ._protocol import TWINS, is_dunder
+from ._protocol import TWINS, is_dunder, is_public_inherited
 
 __all__ = ["SUPPORTED_MYPY", "SmartAsyncPlugin", "plugin"]
 
@@ -353,7 +353,7 @@ class SmartAsyncPlugin(Plugin):
         # the smart class is, so the class could not be given a dual type
         # for `m`; its bare calls are typed by a method hook instead (mypy
         # names the call by the receiver's class).
-        if info is None or name.startswith("_") or not _is_smart(info):
+        if info is None or not is_public_inherited(name) or not _is_smart(info):
             return None
         func = node.func if isinstance(node, Decorator) else node
         if isinstance(func, FuncDef) and not _is_smart(func.info) and func.is_coroutine:
@@ -978,7 +978,7 @@ class _ClassTransformer:
                 if name in seen:
                     continue
                 seen.add(name)
-                if smart_base or name.startswith("_"):
+                if smart_base or not is_public_inherited(name):
                     continue
                 typ = self.inherited_type(symbol.node)
                 if typ is None:
