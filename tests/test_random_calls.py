@@ -1,7 +1,9 @@
-"""Property-based: random sequences of sync calls, async calls, explicit
-forms, mode changes and thread hops give the same results as running the
-undecorated coroutines directly, and each call returns a value or an
-awaitable exactly as the mode and the calling context say."""
+"""Property-based (hypothesis): random sequences of sync calls, async calls,
+explicit forms, mode changes and thread hops give the same results as running
+the undecorated coroutines directly, and each call returns a value or an
+awaitable exactly as the mode and the calling context say.
+
+(Tests of `@property` over an `async def` are in `test_async_properties.py`.)"""
 
 from __future__ import annotations
 
