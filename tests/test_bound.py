@@ -13,6 +13,8 @@ import pytest
 
 from smartasync import SmartAsync, smartasync
 
+from .conftest import ROOT
+
 
 def _marked(fn: Any) -> Any:
     fn.marker = "kept"  # as pytest.mark or a framework decorator leaves it
@@ -269,10 +271,15 @@ class TestCaseShop(SmartAsync, unittest.TestCase):
 
 
 def test_pytest_collects_and_runs_test_classes_with_dual_methods(tmp_path: Any) -> None:
+    import os
     import subprocess
     import sys
 
     (tmp_path / "test_dual_classes.py").write_text(_TEST_CLASSES)
+    # This checkout, as run_python gives it: the inner pytest runs in tmp_path,
+    # where only an installed smartasync (maybe another checkout's) would be found.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONASYNCIODEBUG"}
+    env["PYTHONPATH"] = str(ROOT)
     result = subprocess.run(
         [
             sys.executable,
@@ -288,6 +295,7 @@ def test_pytest_collects_and_runs_test_classes_with_dual_methods(tmp_path: Any) 
             "asyncio_default_fixture_loop_scope=function",
         ],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
