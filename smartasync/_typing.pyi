@@ -37,7 +37,17 @@ import inspect
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
 from types import CoroutineType, TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeAlias, TypeVar, overload
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
 
 __all__ = [
     "AsyncFirstBound",
@@ -47,6 +57,8 @@ __all__ = [
     "AsyncFirstGenFunction",
     "AsyncFirstGenMethod",
     "AsyncFirstMethod",
+    "AsyncFirstProperty",
+    "AsyncFirstSettableProperty",
     "AsyncFirstStaticMethod",
     "DualBound",
     "DualClassMethod",
@@ -56,6 +68,7 @@ __all__ = [
     "DualGenClassMethod",
     "DualGenFunction",
     "DualGenStaticMethod",
+    "DualProperty",
     "DualStaticMethod",
     "ModeDecorator",
     "SyncFirstBound",
@@ -65,6 +78,8 @@ __all__ = [
     "SyncFirstGenFunction",
     "SyncFirstGenMethod",
     "SyncFirstMethod",
+    "SyncFirstProperty",
+    "SyncFirstSettableProperty",
     "SyncFirstStaticMethod",
     "async_first",
     "async_first_classmethod",
@@ -91,6 +106,8 @@ _R_co = TypeVar("_R_co", covariant=True)
 _Y_co = TypeVar("_Y_co", covariant=True)
 _T = TypeVar("_T")
 _C = TypeVar("_C", bound=type)
+_O_contra = TypeVar("_O_contra", contravariant=True)
+_S_contra = TypeVar("_S_contra", contravariant=True)
 
 # A coroutine face: what checkers infer for an `async def` (module docstring).
 _CoroutineFace: TypeAlias = CoroutineType[Any, Any, _T]
@@ -273,6 +290,56 @@ class DualGenClassMethod(DualGenBound[_P, _Y_co]):
 
 class DualGenStaticMethod(DualGenBound[_P, _Y_co]):
     def __get__(self, obj: object, owner: Any = None, /) -> DualGenStaticMethod[_P, _Y_co]: ...
+
+# -- async properties -----------------------------------------------------------
+# `@property async def balance(self) -> int` in a smart class: read from sync
+# code it is the value, from async code an awaitable of it (DESIGN.md,
+# section 2, as for a call).  Read through the class, the property object
+# itself, whose `.sync(obj)` and `.aio(obj)` are the explicit forms:
+# `Account.balance.sync(account) -> int`, `Account.balance.aio(account) ->
+# CoroutineType[Any, Any, int]`.  The mypy plugin types `Account.balance` as
+# `DualProperty[Account, int]` and the instance read by the reading code;
+# generated stubs declare the attribute `SyncFirstProperty[Account, int]` or
+# `AsyncFirstProperty[...]` (`...SettableProperty[Account, int, int]` with a
+# setter: the third argument is what it accepts), which every checker reads
+# as a descriptor.
+
+class DualProperty(Generic[_O_contra, _R_co]):
+    """An async property of a smart class; `_O_contra` is its class."""
+
+    __doc__: str | None
+    __isabstractmethod__: bool
+
+    @overload
+    def __get__(self, obj: None, owner: Any, /) -> Self: ...
+    @overload
+    def __get__(self, obj: _O_contra, owner: Any = None, /) -> Any: ...
+    def sync(self, obj: _O_contra, /) -> _R_co: ...
+    def aio(self, obj: _O_contra, /) -> _CoroutineFace[_R_co]: ...
+
+class SyncFirstProperty(DualProperty[_O_contra, _R_co]):
+    @overload
+    def __get__(self, obj: None, owner: Any, /) -> Self: ...
+    @overload
+    def __get__(self, obj: _O_contra, owner: Any = None, /) -> _R_co: ...
+
+class AsyncFirstProperty(DualProperty[_O_contra, _R_co]):
+    @overload
+    def __get__(self, obj: None, owner: Any, /) -> Self: ...
+    @overload
+    def __get__(self, obj: _O_contra, owner: Any = None, /) -> _CoroutineFace[_R_co]: ...
+
+class SyncFirstSettableProperty(
+    SyncFirstProperty[_O_contra, _R_co], Generic[_O_contra, _R_co, _S_contra]
+):
+    def __set__(self, obj: _O_contra, value: _S_contra, /) -> None: ...
+    def __delete__(self, obj: _O_contra, /) -> None: ...
+
+class AsyncFirstSettableProperty(
+    AsyncFirstProperty[_O_contra, _R_co], Generic[_O_contra, _R_co, _S_contra]
+):
+    def __set__(self, obj: _O_contra, value: _S_contra, /) -> None: ...
+    def __delete__(self, obj: _O_contra, /) -> None: ...
 
 class ModeDecorator(Protocol):
     """What `smartasync(mode=...)` returns."""

@@ -64,6 +64,7 @@ from mypy.nodes import (
     PassStmt,
     RefExpr,
     Statement,
+    SuperExpr,
     SymbolTableNode,
     TempNode,
     TypeInfo,
@@ -134,6 +135,7 @@ DUAL_FUNCTION: Final = "smartasync._typing.DualFunction"
 DUAL_OVERLOAD: Final = "smartasync.mypy.dual_overload"  # a name for a hook, not a function
 DUAL_GEN_FUNCTION: Final = "smartasync._typing.DualGenFunction"
 DUAL_CONTEXT_MANAGER_TYPE: Final = "smartasync._typing.DualContextManager"
+DUAL_PROPERTY: Final = "smartasync._typing.DualProperty"
 # The facades' coroutine face, `types.CoroutineType` to other checkers (what
 # they infer for an `async def`).  mypy infers `typing.Coroutine`, the one
 # class its unused-coroutine check knows (an unused CoroutineType is only
@@ -207,6 +209,7 @@ _Kind = Literal[
     "overloaded dual function",
     "inherited plain async method",
     "dual method",
+    "async property",
     "smart class",
 ]
 
@@ -284,6 +287,11 @@ class SmartAsyncPlugin(Plugin):
         }
         self._attribute_hooks_by_kind: dict[_Kind, Callable[[AttributeContext], Type]] = {
             "dual method": _method_face,
+            "async property": _property_read,
+        }
+        self._class_attribute_hooks_by_kind: dict[_Kind, Callable[[AttributeContext], Type]] = {
+            "dual method": _method_face,
+            "async property": self._property_object,
         }
         self._base_class_hooks_by_kind: dict[_Kind, Callable[[ClassDefContext], None]] = {
             "smart class": _smart_base,
@@ -311,7 +319,7 @@ class SmartAsyncPlugin(Plugin):
 
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         kind = self._attribute_kind(fullname)
-        return None if kind is None else self._attribute_hooks_by_kind.get(kind)
+        return None if kind is None else self._class_attribute_hooks_by_kind.get(kind)
 
     def get_type_analyze_hook(self, fullname: str) -> Callable[[AnalyzeTypeContext], Type] | None:
         return self._type_analyze_hooks.get(fullname)
@@ -381,6 +389,11 @@ class SmartAsyncPlugin(Plugin):
         info = self._lookup_info(owner) if owner else None
         symbol = info.get(name) if info is not None else None
         node = symbol.node if symbol is not None else None
+        if _async_property_getter(node) is not None:
+            # (A plain class's public one may be inherited by a smart class:
+            # the hook looks at the receiver.)
+            assert info is not None
+            return "async property" if _is_smart(info) or is_public_inherited(name) else None
         if isinstance(node, Decorator):
             node = node.var
         if not isinstance(node, Var):
@@ -413,6 +426,30 @@ class SmartAsyncPlugin(Plugin):
         if overloaded is not None:
             _dual_overloads(ctx.api, overloaded)
         return _retype_for_binding(ctx.default_return_type, ctx.context, self._lookup_info)
+
+    def _property_object(self, ctx: AttributeContext) -> Type:
+        """`Cls.prop` for an async property of a smart class: the property
+        object, `DualProperty[Cls, T]`, whose `.sync(obj)` and `.aio(obj)`
+        are the explicit forms (exact on every checker: stubs declare the
+        same facade).  A cached property's object has no explicit forms at
+        run time, and an async generator getter no facade: left as mypy
+        reads them."""
+        default = ctx.default_attr_type
+        receiver = _class_receiver(ctx.type)
+        found = _dual_property(receiver, ctx.context)
+        facade = self._lookup_info(DUAL_PROPERTY)
+        if ctx.is_lvalue or found is None or facade is None or receiver is None:
+            return default
+        getter, cached = found
+        signature = get_proper_type(getter.type)
+        if cached or getter.is_async_generator or not isinstance(signature, CallableType):
+            return default
+        bound = _solve_for_receiver(
+            signature, receiver, getter.info, bind=True, is_classmethod=False
+        )
+        faced = Instance(facade, [receiver, _unwrap_coroutine(bound.ret_type)])
+        # Through the class, its own type variables are unknown (`Box.item`).
+        return erase_typevars(faced, {tv.id for tv in receiver.type.defn.type_vars})
 
     def _overloads_implemented_by(self, context: object) -> OverloadedFuncDef | None:
         if not isinstance(context, Decorator) or not isinstance(context.func.info, FakeInfo):
@@ -539,6 +576,72 @@ def _method_face(ctx: AttributeContext) -> Type:
         parameters = Parameters(signature.arg_types, signature.arg_kinds, signature.arg_names)
         return facade.copy_modified(args=[parameters, signature.ret_type])
     return _faced(ctx.api, signature, generator, facade.type, _caller_is_async(ctx.api))
+
+
+# -- hooks: async properties ---------------------------------------------------
+
+
+def _property_read(ctx: AttributeContext) -> Type:
+    """`obj.prop` for an async property of a smart class, typed as the runtime
+    reads it (DESIGN.md, section 2, as for a call): by the reading code.  In an
+    `async def` (a comprehension there too) the awaitable, as mypy reads an
+    `async def` getter: `Coroutine[Any, Any, T]` (an async generator getter:
+    the async iterator); anywhere else (a plain def, a lambda, module level,
+    a class body) the value `T` (`Iterator[Y]`).  A cached property reads the
+    same (its value is cached, an async reader still awaits it).  Modes are
+    run-time only, as for calls.  Assignments and deletions are left to the
+    setter and deleter."""
+    default = ctx.default_attr_type
+    receiver = get_proper_type(ctx.type)
+    if ctx.is_lvalue or not isinstance(receiver, Instance):
+        return default
+    if _dual_property(receiver, ctx.context) is None or _caller_is_async(ctx.api):
+        return default
+    item = _async_item(default)
+    if item is not None:
+        return ctx.api.named_generic_type(ITERATOR, [item])
+    return _unwrap_coroutine(default)
+
+
+def _async_property_getter(node: object) -> tuple[FuncDef, bool] | None:
+    """The getter of a property (`@property`, `functools.cached_property`)
+    over an `async def`, and whether it is a cached property; None for
+    anything else.  Told by flags the incremental cache keeps."""
+    if isinstance(node, OverloadedFuncDef) and node.is_property and node.items:
+        getter = node.items[0]  # a property with a setter or a deleter
+        if isinstance(getter, Decorator) and getter.func.is_coroutine:
+            return getter.func, False
+        return None
+    if not isinstance(node, Decorator) or not node.var.is_property or not node.func.is_coroutine:
+        return None
+    # Alone, a getter that mypy calls settable is a cached property (a
+    # property's setter makes an OverloadedFuncDef of the two).
+    return node.func, node.var.is_settable_property
+
+
+def _dual_property(receiver: Instance | None, context: object) -> tuple[FuncDef, bool] | None:
+    """The async property named by `context` (`obj.prop`, `super().prop`)
+    when it is dual for `receiver`: the runtime's class walk makes the
+    class's own, and the public ones inherited from a class that is not
+    smart."""
+    name = context.name if isinstance(context, MemberExpr | SuperExpr) else None
+    if receiver is None or name is None or not _is_smart(receiver.type):
+        return None
+    symbol = receiver.type.get(name)
+    found = _async_property_getter(symbol.node if symbol is not None else None)
+    if found is None or not (_is_smart(found[0].info) or is_public_inherited(name)):
+        return None
+    return found
+
+
+def _class_receiver(typ: Type) -> Instance | None:
+    """The instance type of a class read from: `Cls` or `type[Cls]`."""
+    proper = get_proper_type(typ)
+    if isinstance(proper, TypeType):
+        proper = get_proper_type(proper.item)
+    elif isinstance(proper, CallableType) and proper.is_type_obj():
+        proper = get_proper_type(proper.ret_type)
+    return proper if isinstance(proper, Instance) else None
 
 
 def _declared_method(node: object) -> tuple[CallableType, bool, bool, bool] | None:
