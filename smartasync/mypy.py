@@ -36,7 +36,9 @@ beyond the documented plugin interface.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final, Literal
 
 from mypy.erasetype import erase_typevars
@@ -79,6 +81,7 @@ from mypy.plugin import (
     FunctionContext,
     MethodContext,
     Plugin,
+    ReportConfigContext,
     SemanticAnalyzerPluginInterface,
 )
 from mypy.plugins.common import add_method_to_class
@@ -232,6 +235,17 @@ def plugin(version: str) -> type[Plugin]:
     return SmartAsyncPlugin
 
 
+def _fingerprint() -> str:
+    """smartasync's version and a hash of the plugin's own sources: this
+    module and the smartasync modules it imports."""
+    from . import __version__, _protocol
+
+    digest = hashlib.sha256()
+    for source in (__file__, _protocol.__file__):
+        digest.update(Path(source).read_bytes())
+    return f"{__version__}:{digest.hexdigest()}"
+
+
 def _version_tuple(version: str) -> tuple[int, int]:
     parts = []
     for piece in version.split("+")[0].split(".")[:2]:
@@ -261,6 +275,7 @@ class SmartAsyncPlugin(Plugin):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
+        self._config_data = {"smartasync": _fingerprint()}
         self._function_hooks: dict[str, Callable[[FunctionContext], Type]] = {
             SMARTASYNC_DECORATOR: self._decoration,
             DUAL_OVERLOAD: _overload_item,
@@ -330,6 +345,13 @@ class SmartAsyncPlugin(Plugin):
     def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
         kind = self._base_class_kind(fullname)
         return None if kind is None else self._base_class_hooks_by_kind.get(kind)
+
+    def report_config_data(self, ctx: ReportConfigContext) -> dict[str, str]:
+        # Kept in each module's cache entry: a different answer rechecks it.
+        # mypy itself notices an edit of this file only (by its hash); the
+        # plugin's rules also live in the modules it imports, and a new
+        # smartasync may bring new facades.
+        return self._config_data
 
     def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
         # The facades must be loaded wherever smartasync is used; only there,
