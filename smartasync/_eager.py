@@ -34,7 +34,9 @@ factory of the user's, not closed.  Everything else takes the ordinary path:
 The attributes set here are what `BaseEventLoop.run_forever` (3.11, 3.12)
 and `_run_forever_setup`/`_run_forever_cleanup` (3.13, 3.14) set; a test
 checks that a task stepped here sees what a task stepped by `run_forever`
-sees.
+sees.  They are asyncio's private ones: `_asyncio_internals` says on which
+versions they were read, and turns this whole path off (`INLINE`) where they
+are not proven or the fallbacks are forced.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ import asyncio
 import sys
 from typing import Any, Final
 
+from . import _asyncio_internals as _internals
+
 # The Task takes its first step in its constructor (3.12+).
-EAGER: Final = sys.version_info >= (3, 12)
+EAGER: Final = _internals.EAGER_START
 
 Task: Any = asyncio.Task
 _BaseEventLoop: Any = asyncio.BaseEventLoop
-set_running_loop = asyncio._set_running_loop
+set_running_loop = _internals.set_running_loop
 get_asyncgen_hooks = sys.get_asyncgen_hooks
 set_asyncgen_hooks = sys.set_asyncgen_hooks
 
@@ -65,11 +69,14 @@ _classes: dict[type, bool] = {}
 
 
 def fits(cls: type) -> bool:
-    """Does a loop of class `cls` keep asyncio's own run_forever?"""
+    """Does a loop of class `cls` keep asyncio's own run_forever, and may it
+    be driven inline on this Python (`_asyncio_internals.INLINE`)?"""
     fit = _classes.get(cls)
     if fit is None:
-        fit = _classes[cls] = issubclass(cls, _BaseEventLoop) and all(
-            getattr(cls, name, None) is part for name, part in _RUN_FOREVER_PARTS.items()
+        fit = _classes[cls] = (
+            _internals.INLINE
+            and issubclass(cls, _BaseEventLoop)
+            and all(getattr(cls, name, None) is part for name, part in _RUN_FOREVER_PARTS.items())
         )
     return fit
 

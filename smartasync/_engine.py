@@ -711,7 +711,9 @@ def _lead(
         if loop is None:
             state = _state
             loop = state.loop or _first_sync_loop()
-            # (`hooks` is None unless its class fits: then the attributes exist.)
+            # (`hooks` is None unless its class fits: then the attributes exist.
+            # They are asyncio's private ones, touched here inline only where
+            # `_asyncio_internals.INLINE` allows: see `_eager.fits`.)
             ours: Any = state.hooks
             run: Any = loop
             inline = ours is not None and not (

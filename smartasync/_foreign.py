@@ -34,18 +34,17 @@ our inline leader included) and read again while waiting.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _engine
+from . import _asyncio_internals, _engine
 
 _R = TypeVar("_R")
 
-_get_running_loop = asyncio._get_running_loop
+_get_running_loop = _asyncio_internals.running_loop
 _get_ident = threading.get_ident
 
 # How often a waiting caller checks that somebody runs the loop its call
@@ -223,8 +222,7 @@ def _abandon(job: _engine.Job) -> None:
         # nothing to report at its destruction ("Task was destroyed but it
         # is pending", "coroutine '_job_main' was never awaited").
         _engine.close_unstarted(task.get_coro())  # type: ignore[arg-type]
-        with contextlib.suppress(AttributeError):  # (asyncio's own flag, 3.11-3.13)
-            task._log_destroy_pending = False  # type: ignore[attr-defined]
+        _asyncio_internals.quiet_destroy(task)
     if job.notify is not None:
         job.notify(job)
 

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
 from . import _sigint
+from ._asyncio_internals import forget_asyncgen, running_loop
 from ._engine import close_unstarted, take_ctrl_c, unstarted
 from ._home import async_face_for, run_sync_for
 from ._sigint import restore
@@ -76,9 +77,7 @@ def _forget_finished(agen: Any) -> None:
     a callback (the every-instant sweep, 3.12).  Only a finished generator:
     the loop still closes an unfinished one at shutdown."""
     if getattr(agen, "ag_frame", False) is None:  # (another async iterator has none)
-        registry = getattr(asyncio._get_running_loop(), "_asyncgens", None)
-        if registry is not None:
-            registry.discard(agen)
+        forget_asyncgen(running_loop(), agen)
 
 
 def _exception(typ: Any, value: Any, tb: TracebackType | None) -> BaseException:
@@ -294,7 +293,7 @@ class SyncIterator(Generic[_Y]):
         `_aclose_once` (the generator may be finalised too)."""
         if self._state != _STARTED or getattr(self._agen, "ag_frame", None) is None:
             return
-        if threading.get_ident() == self._thread and asyncio._get_running_loop() is None:
+        if threading.get_ident() == self._thread and running_loop() is None:
             if not finalising:
                 self.close()
                 return

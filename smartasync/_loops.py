@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Final
 
+from ._asyncio_internals import MISSING, default_executor
+
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 _factory: LoopFactory = asyncio.new_event_loop
@@ -45,8 +47,9 @@ def new_loop() -> asyncio.AbstractEventLoop:
         raise TypeError(
             f"the loop factory {_factory!r} returned {loop!r}, not an asyncio event loop"
         )
-    if getattr(loop, "_default_executor", _NO_ATTRIBUTE) is _NO_ATTRIBUTE:
-        # A loop that does not show its default executor (uvloop) is given
+    if default_executor(loop) is MISSING:
+        # A loop that does not show its default executor (uvloop, or any loop
+        # where asyncio's attribute is not proven: see _asyncio_internals) is given
         # one of ours, which closing it can then join without a new thread
         # (see _shutdown_default_executor).  Its threads start on first use.
         executor = ThreadPoolExecutor(thread_name_prefix="smartasync-executor")
@@ -99,8 +102,8 @@ def _shutdown_default_executor(loop: asyncio.AbstractEventLoop) -> None:
     # executor of ours when it was made (`new_loop`), joined here the same
     # way (uvloop's shutdown_default_executor starts a thread too: the same
     # message at exit on 3.12, with a call that had used `to_thread`).
-    executor: Executor | object | None = getattr(loop, "_default_executor", _NO_ATTRIBUTE)
-    if executor is _NO_ATTRIBUTE:
+    executor = default_executor(loop)
+    if executor is MISSING:
         entry = _executors.pop(id(loop), None)
         if entry is not None and entry[0] is loop:
             entry[1].shutdown(wait=True)
@@ -109,8 +112,6 @@ def _shutdown_default_executor(loop: asyncio.AbstractEventLoop) -> None:
     elif isinstance(executor, Executor):
         executor.shutdown(wait=True)
 
-
-_NO_ATTRIBUTE: Final = object()
 
 # Loops inherited through fork.  They are kept alive forever, never closed:
 # closing one in the child (or letting its __del__ close it) would unregister

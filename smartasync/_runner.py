@@ -28,12 +28,12 @@ from collections.abc import Coroutine
 from types import FrameType
 from typing import Any, Final, TypeVar
 
-from . import _engine, _foreign, _nested
+from . import _asyncio_internals, _engine, _foreign, _nested
 from ._engine import close_unstarted
 
 _R = TypeVar("_R")
 
-_get_running_loop = asyncio._get_running_loop
+_get_running_loop = _asyncio_internals.running_loop
 _modules = sys.modules
 
 # Where each route runs the coroutine, for the cross-loop note.

@@ -24,8 +24,6 @@ trio go on installing their own.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import importlib
 import os
 import signal
@@ -33,6 +31,8 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+
+from ._asyncio_internals import is_runner_handler
 
 # The C functions under `signal`.  The public wrappers convert handlers to and
 # from enums by catching exceptions: 1.45 us per getsignal(), against 0.04 us
@@ -104,7 +104,7 @@ def install_main() -> Saved | None:
     """`install`, for a caller that knows it runs in the main thread."""
     handler = _getsignal(_SIGINT)
     if handler is not _default_int_handler and handler is not _on_sigint:
-        if not _is_asyncio_runner_handler(handler):
+        if not is_runner_handler(handler):
             return None
     st = state
     saved = (handler, st.hits, st.target)
@@ -125,14 +125,6 @@ def restore(saved: Saved) -> int:
     hits = st.hits
     st.hits, st.target = saved[1], saved[2]
     return hits
-
-
-def _is_asyncio_runner_handler(handler: object) -> bool:
-    runner_method = getattr(asyncio.Runner, "_on_sigint", None)
-    return (
-        isinstance(handler, functools.partial)
-        and getattr(handler.func, "__func__", None) is runner_method is not None
-    )
 
 
 main_ident = threading.main_thread().ident
