@@ -15,7 +15,6 @@ from ._class import (
     walk,
 )
 from ._convert import ASYNC_ONLY_MARK, describe, to_dual
-from ._dispatch import resolve_mode
 from ._dual import DualBound, DualFunction
 from ._kinds import kind_of
 from ._modes import (
@@ -28,6 +27,7 @@ from ._modes import (
     is_smart_class,
     own_mode,
 )
+from ._rule import resolve_mode
 
 if TYPE_CHECKING:
     from ._typing import DualContextManager, DualGenFunction, ModeDecorator

@@ -21,18 +21,16 @@ carry the very same default objects.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import linecache
 import sys
-import threading
 from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, Final
 
-from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
-from ._modes import AUTO, HOT_BY_THREAD, INSTANCE_KEY, Home
+from ._modes import INSTANCE_KEY
+from ._rule import INLINE, inline_namespace
 from ._runner import run_blocking
 
 _P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
@@ -44,10 +42,7 @@ namespace: Final[dict[str, Any]] = {
     "__builtins__": __builtins__,
     "__name__": "smartasync._generated",
     f"{_P}getframe": sys._getframe,
-    f"{_P}AUTO": AUTO,
-    f"{_P}Home": Home,
-    f"{_P}running": asyncio._get_running_loop,
-    f"{_P}ident": threading.get_ident,
+    **inline_namespace(_P),
     f"{_P}dispatch": dispatch,
     f"{_P}block": block,
     f"{_P}explicit_sync": explicit_sync,
@@ -55,9 +50,6 @@ namespace: Final[dict[str, Any]] = {
     f"{_P}dualcm": dual_context_manager,
     f"{_P}fail": fail,
     f"{_P}run": run_blocking,
-    f"{_P}id": id,
-    f"{_P}async_comprehensions": async_comprehensions,
-    f"{_P}not_plain_sync": NOT_PLAIN_SYNC,
 }
 
 Parameters = list[inspect.Parameter]
@@ -127,7 +119,7 @@ _CALL_BASE = """\
     def __call__({params}):
 {head}        {P}f = {P}getframe(1)
         {P}k = {P}f.f_code
-<READ>        if {P}k.co_flags & {FLAGS} or {P}id({P}k) in {P}async_comprehensions:
+<READ>        if {ASYNC_CALLER}:
 <ANSWER>        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
@@ -137,14 +129,14 @@ _CALL_BASE = """\
 """
 # The bare call's sync decision, inlined for a coroutine function in auto
 # mode: a caller that is not async code, not a comprehension (whose lexical
-# parent decides) and not an async framework's scheduling code (see _detect)
+# parent decides) and not an async framework's scheduling code (see _rule)
 # gets the call run here, without the trip through dispatch.  The first test
 # above stays the only work an awaited call does (one attribute read and one
 # flag test); a call from `gather(*(obj.m(i) for i in xs))` is answered by
 # its second half, the comprehension's code object remembered by `dispatch`
 # (measured: 1.17-1.19x a raw gather when it was answered after the try).
 _SYNC_INLINE_BASE = """\
-            if <MODE>{P}k.co_name not in {P}not_plain_sync:
+            if <MODE>{PLAIN_SYNC_CALLER}:
                 return {P}run({P}c, {P}name, {P}f, True, {source})
 """
 # Where the mode can only be auto (a function, a method with no mode of its
@@ -155,20 +147,17 @@ _CALL_TEMPLATE = _CALL_BASE.replace("<READ>", "").replace(
 _SYNC_INLINE = _SYNC_INLINE_BASE.replace("<MODE>", "")
 # On an instance of a smart class its mode slot is read once (`m`): besides
 # the auto mode (`AUTO`), an object with a home passes the async test when
-# the call is made on its home loop (`hot`, tested as _modes.HOT_BY_THREAD
-# says), and the sync one when its home is the sync loop, where a sync call
-# runs anyway (`plain`: see _modes.Home).  An async caller that does not pass
-# leaves `m` at None, so that it reaches dispatch.
-_HOT = f"{_P}m.hot._thread_id == {_P}ident()" if HOT_BY_THREAD else f"{_P}m.hot is {_P}running()"
+# the call is made on its home loop, and the sync one when its home is the
+# sync loop, where a sync call runs anyway (`_rule.INLINE`, `_modes.Home`).
+# An async caller that does not pass leaves `m` at None, so that it reaches
+# dispatch.
 _CALL_SMART_TEMPLATE = _CALL_BASE.replace("<READ>", "        {P}m = {P}o.{INSTANCE_KEY}\n").replace(
     "<ANSWER>",
-    "            if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:\n"
+    "            if {ASYNC_PASSES}:\n"
     "                return {P}fn({first}{args})\n"
     "            {P}m = None\n",
 )
-_SYNC_INLINE_SMART = _SYNC_INLINE_BASE.replace(
-    "<MODE>", "({P}m is {P}AUTO or {P}m.__class__ is {P}Home and {P}m.plain) and "
-)
+_SYNC_INLINE_SMART = _SYNC_INLINE_BASE.replace("<MODE>", "({SYNC_PASSES}) and ")
 _CALL_NO_FAST_PATH = """\
     def __call__({params}):
 {head}        {P}c = None
@@ -206,10 +195,29 @@ _EXPLICIT_SMART_BOUND = """\
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
     def aio({params}):
 {head}        {P}m = {P}o.{INSTANCE_KEY}
-        if {P}m is {P}AUTO or {P}m.__class__ is {P}Home and {HOT}:
+        if {ASYNC_PASSES}:
             return {P}fn({first}{args})
         return {P}explicit_aio({P}dual, {P}o, {P}fn({first}{args}))
 """
+
+
+def _with_rule(template: str) -> str:
+    """`template` with the call rule's inline tests written in (`_rule.INLINE`)."""
+    for name, text in INLINE.items():
+        template = template.replace("{" + name + "}", text)
+    return template
+
+
+_CALL_TEMPLATE, _CALL_SMART_TEMPLATE, _SYNC_INLINE, _SYNC_INLINE_SMART, _EXPLICIT_SMART_BOUND = (
+    _with_rule(template)
+    for template in (
+        _CALL_TEMPLATE,
+        _CALL_SMART_TEMPLATE,
+        _SYNC_INLINE,
+        _SYNC_INLINE_SMART,
+        _EXPLICIT_SMART_BOUND,
+    )
+)
 
 
 def build(
@@ -285,7 +293,6 @@ def build(
 
     fields = {
         "sync_inline": sync_inline,
-        "FLAGS": ASYNC_CODE_FLAGS,
         "params": (call_self + decl).rstrip(", "),
         "args": args,
         "first": first,
@@ -293,7 +300,6 @@ def build(
         "source": source,
         "P": _P,
         "INSTANCE_KEY": INSTANCE_KEY,
-        "HOT": _HOT,
     }
     explicit = _EXPLICIT_SMART_BOUND if smart and bound else _EXPLICIT
     body = call_template.format(**fields) + explicit.format(

@@ -1,6 +1,7 @@
-"""The bare call's decision, once the generated fast path has declined: which
-mode applies (instance, method, class), and then the awaitable or its
-blocking form; and the explicit `.sync()` / `.aio()` forms on a bound method.
+"""The bare call, once the generated fast path has declined: the call rule
+(`_rule`: which mode applies, who is calling) applied in full, then the
+awaitable or its blocking form, on the object's home loop if it has one;
+and the explicit `.sync()` / `.aio()` forms on a bound method.
 
 The generated code (`_codegen`) calls into this module by name; nothing here
 knows the generated types, only the `DualFunction` each call carries.
@@ -12,11 +13,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from . import _home
-from ._detect import caller_is_async
 from ._engine import close_unstarted
 from ._iter import DualContextManager, SyncIterator
 from ._kinds import ASYNCGEN, COROUTINE
-from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home, Mode, canonical_mode, own_mode, sync_result
+from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home
+from ._rule import gives_awaitable, mode_under, resolve_mode, sync_result
 from ._runner import display_name, prune_traceback, run_blocking
 
 if TYPE_CHECKING:
@@ -35,12 +36,10 @@ def dispatch(
         if home.__class__ is Home:
             return _dispatch_homed(dual, source, frame, awaitable, home, aio)
     mode = resolve_mode(dual, source)
-    if mode is AUTO:
-        if caller_is_async(frame):
-            return awaitable
-        return block(dual, awaitable, frame, True, source)
-    if mode is ASYNC:
+    if gives_awaitable(mode, frame):
         return awaitable
+    if mode is AUTO:
+        return block(dual, awaitable, frame, True, source)
     # "sync" mode: a coroutine awaiting the result gets a message naming the
     # `.aio` spelling instead of Python's bare one (see sync_result).
     name = display_name(dual.__qualname__, source)
@@ -61,11 +60,10 @@ def _dispatch_homed(
     if current is None:  # entered on a loop that closed: the ordinary rules
         return dispatch(dual, source, frame, awaitable, aio)
     home = current
-    mode = _home.mode_under(home, dual._mode, source)
-    if mode is ASYNC:  # the awaitable, maybe for `asyncio.run(...)`: as `.aio()` gives it
-        return _homed_async_face(dual, home, awaitable, True)
-    if mode is AUTO and caller_is_async(frame):
-        return _homed_async_face(dual, home, awaitable)
+    mode = mode_under(home, dual._mode, source)
+    if gives_awaitable(mode, frame):
+        # In async mode the awaitable may be for `asyncio.run(...)`: as `.aio()` gives it.
+        return _homed_async_face(dual, home, awaitable, mode is ASYNC)
     result = block(dual, awaitable, frame, mode is AUTO, source, home)
     return result if mode is AUTO else sync_result(result, frame, display_name(name, source), aio)
 
@@ -83,24 +81,6 @@ def _homed_async_face(dual: DualFunction, home: Home, awaitable: Any, aio: bool 
     if dual._kind is ASYNCGEN:
         return _home.iterator_for(home, awaitable, dual.__qualname__)
     return awaitable
-
-
-def resolve_mode(dual: DualFunction, source: object) -> Mode:
-    """First match wins: the instance's mode, the method's own mode (given to
-    `@smartasync(mode=...)` on the method), the class's mode, auto."""
-    method_mode = dual._mode
-    if not dual._smart or source is None:
-        return method_mode or AUTO
-    if method_mode is None:
-        # One attribute read gives the instance's mode if it has one, else its
-        # class's (see _modes.INSTANCE_KEY); for a class, the class's.
-        mode = getattr(source, INSTANCE_KEY, AUTO)
-        if mode.__class__ is Home:
-            return _home.mode_under(mode, None, source)
-        return canonical_mode(mode)
-    if isinstance(source, type):  # a class method: the class has no mode over the method's
-        return method_mode
-    return own_mode(source) or method_mode
 
 
 def block(

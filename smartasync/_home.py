@@ -47,7 +47,6 @@ from types import CodeType
 from typing import Any, Final
 
 from . import _engine, _foreign, _nested, _runner
-from ._detect import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async
 from ._modes import (
     AUTO,
     COLD,
@@ -58,11 +57,11 @@ from ._modes import (
     SYNC_LOOP,
     Home,
     Mode,
-    canonical_mode,
     class_mode,
     hot_for,
     lookup_static,
 )
+from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async, mode_under
 
 _get_running_loop = asyncio._get_running_loop
 _getframe = sys._getframe
@@ -229,9 +228,12 @@ def wrap_init(cls: type) -> None:
         if shared is not None and self._smartasync_mode.__class__ is not Home:
             frame = _getframe(1)
             code = frame.f_code
+            # (_rule.inline_async and inline_plain_sync, written out: a call
+            # would cost ~50 ns of the budget; test_rule_equivalence checks
+            # that births agree with the rule.)
             if (
                 code.co_flags & ASYNC_CODE_FLAGS
-                or code.co_name in NOT_PLAIN_SYNC
+                or code.co_qualname in NOT_PLAIN_SYNC.get(code.co_name, ())
                 or type(self).__setattr__ is not _object_setattr
             ):
                 born(self, frame, shared)
@@ -535,17 +537,6 @@ def _strip(namespace: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- calls on an object with a home ----------------------------------------------------
-
-
-def mode_under(home: Home, method_mode: Mode | None, source: object) -> Mode:
-    """The mode in force for a call on a homed instance (as `resolve_mode`)."""
-    prior = home.prior
-    while type(prior) is Home:
-        prior = prior.prior
-    own = canonical_mode(prior) if isinstance(prior, str) else None
-    if method_mode is None:
-        return own or class_mode(type(source))
-    return own or method_mode
 
 
 def awaitable_for(home: Home, coro: Any, name: str) -> Any:

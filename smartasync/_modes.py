@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import dis
-import inspect
 import sys
-from types import CodeType, FrameType
-from typing import Final, Literal, TypeAlias, TypeVar
-
-_V = TypeVar("_V")
+from types import CodeType
+from typing import Final, Literal, TypeAlias
 
 Mode: TypeAlias = Literal["auto", "sync", "async"]
 
@@ -217,56 +213,3 @@ def class_mode(cls: type) -> Mode:
     """The mode a smart class was given (or inherited); "auto" for any other class."""
     mode = getattr(cls, CLASS_KEY, AUTO)
     return _CANONICAL.get(mode, AUTO) if isinstance(mode, str) else AUTO
-
-
-# -- a sync-mode call under `await` ------------------------------------------
-
-_CACHE: Final = dis.opmap["CACHE"]
-_GET_AWAITABLE: Final = dis.opmap["GET_AWAITABLE"]
-
-
-def sync_result(value: _V, frame: FrameType | None, name: str, aio: str | None = None) -> _V:
-    """`value`, the result of a call that a `sync` mode ran to completion,
-    unless the calling code is about to `await` it and cannot.
-
-    `await tool.run()` on a sync-mode object would fail one instruction later
-    with Python's bare "object int can't be used in 'await' expression",
-    which names neither the method nor the mode.  The caller's bytecode says
-    whether the next thing it does with the result is `await` (the
-    instruction after the call is GET_AWAITABLE): then, if the value cannot
-    be awaited, the same TypeError is raised here, saying why and what to
-    write.  The call has run, as it would have; only the message differs.
-    Cheap for the usual case: a caller that is not a coroutine returns at the
-    first test.  `name` names the call (`Tool.run`); `aio` is the spelling to
-    suggest (default `obj.run.aio(...)`).
-
-    Raises:
-        TypeError: the caller awaits the result and it is not awaitable.
-    """
-    if frame is None or not frame.f_code.co_flags & _COROUTINE_FLAGS:
-        return value
-    if inspect.isawaitable(value) or not _awaits_next(frame):
-        return value
-    if aio is None:
-        aio = f"obj.{name.rpartition('.')[2]}.aio(...)"
-    raise TypeError(
-        f"object {type(value).__name__} can't be used in 'await' expression: {name} ran "
-        f"to completion because it is in 'sync' mode (set on its class, on the object with "
-        f"set_mode(), or on the method), and gave its result. In async code write "
-        f"`await {aio}` to get the awaitable whatever the mode, or drop the `await` to "
-        f"keep the blocking call."
-    )
-
-
-_COROUTINE_FLAGS: Final = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
-def _awaits_next(frame: FrameType) -> bool:
-    """True when the instruction after the one `frame` is executing (a call,
-    or an attribute read) is GET_AWAITABLE: the result is being awaited."""
-    code = frame.f_code.co_code
-    i = frame.f_lasti + 2
-    end = len(code)
-    while i < end and code[i] == _CACHE:  # the call's inline cache entries
-        i += 2
-    return i < end and code[i] == _GET_AWAITABLE

@@ -14,18 +14,16 @@ async setter would have nobody to await it (it is left as written).
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable
 from functools import cached_property
 from types import FrameType
-from typing import Any, Final
+from typing import Any
 
-from ._detect import caller_is_async
-from ._dispatch import dispatch, explicit_aio, explicit_sync, fail, resolve_mode
+from ._dispatch import dispatch, explicit_aio, explicit_sync, fail
 from ._dual import DualFunction
 from ._kinds import COROUTINE, kind_of
-from ._modes import ASYNC, AUTO, sync_result
+from ._rule import AWAITING_CODE_FLAGS, gives_awaitable, resolve_mode, sync_result
 
 
 def to_dual_property(target: property | cached_property[Any]) -> Any:
@@ -76,7 +74,7 @@ class DualProperty(property):
         if obj is None or dual is None:
             return super().__get__(obj, owner)
         # dispatch gives a `sync`-mode value to an awaiting reader with the
-        # message naming `self._aio` (see _modes.sync_result).  The getter's
+        # message naming `self._aio` (see _rule.sync_result).  The getter's
         # coroutine is made inside the `try`, as a method call's is: a Ctrl-C
         # landing before the engine took it over closes it (no "never
         # awaited").
@@ -152,8 +150,7 @@ class DualCachedProperty:
         frame = sys._getframe(1)
         if name in cache:
             value = cache[name]
-            mode = resolve_mode(dual, obj)
-            if mode is ASYNC or (mode is AUTO and caller_is_async(frame)):
+            if gives_awaitable(resolve_mode(dual, obj), frame):
                 return _ready(value)
             return _checked(value, frame, dual, obj)
         # (a `sync`-mode value for an awaiting reader: dispatch says so)
@@ -194,9 +191,6 @@ class DualCachedProperty:
         return f"<smartasync async cached_property {self._dual.__qualname__}>"
 
 
-_ASYNC_CODE: Final = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
 def _aio_spelling(dual: DualFunction) -> str:
     return f"{dual.__qualname__}.aio(obj)"  # `Cls.prop.aio(obj)`: a value has no .aio
 
@@ -208,7 +202,7 @@ async def _ready(value: Any) -> Any:
 def _checked(value: Any, frame: FrameType, dual: DualFunction, obj: Any) -> Any:
     """A value given to a reader: if that reader is about to `await` it (a
     `sync`-mode object read in async code), say how to get the awaitable."""
-    if not frame.f_code.co_flags & _ASYNC_CODE:  # (the names below cost more than this)
+    if not frame.f_code.co_flags & AWAITING_CODE_FLAGS:  # (the names below cost more than this)
         return value
     prop = dual.__qualname__.rpartition(".")[2]
     cls = type(obj).__qualname__

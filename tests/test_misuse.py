@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smartasync import SmartAsync, async_only, set_mode
-from smartasync._modes import sync_result
+from smartasync._rule import sync_result
 
 
 class Tool(SmartAsync):
@@ -119,7 +119,7 @@ def _checked(value: Any) -> Any:
 
 def test_sync_code_gets_the_value_unchecked() -> None:
     assert _checked(5) == 5
-    assert SyncTool().run() == 2 and SyncTool().size == 3  # type: ignore[comparison-overlap]
+    assert SyncTool().run() == 2 and SyncTool().size == 3
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,6 @@
 """Real third-party async code made dual: httpx's client by inheritance and
 an aiosqlite-backed store, each used from sync and async code.  Real servers
-on 127.0.0.1, no mocks.  (Methods called by trio and anyio: test_detect.)"""
+on 127.0.0.1, no mocks.  (Methods called by trio and anyio: test_rule.)"""
 
 from __future__ import annotations
 

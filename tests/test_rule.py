@@ -402,7 +402,7 @@ async def test_an_escaped_generator_expression_in_async_code() -> None:
 async def test_a_generator_expression_in_async_code_is_answered_inline_after_the_first_call() -> (
     None
 ):
-    from smartasync import _detect
+    from smartasync import _rule
 
     service = Service()
 
@@ -412,13 +412,13 @@ async def test_a_generator_expression_in_async_code_is_answered_inline_after_the
     assert await run() == [0, 2, 4]
     genexpr = next(c for c in run.__code__.co_consts if inspect.iscode(c))
     assert (
-        _detect.async_comprehensions.get(id(genexpr)) is genexpr
+        _rule.async_comprehensions.get(id(genexpr)) is genexpr
     )  # remembered: a property of its code
     assert await run() == [0, 2, 4]
 
 
 def test_a_sync_functions_generator_expression_is_never_remembered_as_async() -> None:
-    from smartasync import _detect
+    from smartasync import _rule
 
     service = Service()
 
@@ -427,4 +427,4 @@ def test_a_sync_functions_generator_expression_is_never_remembered_as_async() ->
 
     assert run() == [0, 2, 4]
     genexpr = next(c for c in run.__code__.co_consts if inspect.iscode(c))
-    assert id(genexpr) not in _detect.async_comprehensions
+    assert id(genexpr) not in _rule.async_comprehensions
