@@ -315,10 +315,11 @@ def build(
     qualname = str(getattr(dual, "__qualname__", None) or getattr(fn, "__qualname__", "function"))
     call, sync, aio = factory(dual, fn, qualname, *defaults)
     doc = getattr(fn, "__doc__", None)
+    module = getattr(fn, "__module__", None) or "?"
     return (
-        _as(call, qualname, doc, None),
-        _as(sync, f"{qualname}.sync", doc, fn),
-        _mark_coroutine_function(_as(aio, f"{qualname}.aio", doc, fn)),
+        _as(call, module, qualname, doc, None),
+        _as(sync, module, f"{qualname}.sync", doc, fn),
+        _mark_coroutine_function(_as(aio, module, f"{qualname}.aio", doc, fn)),
     )
 
 
@@ -332,15 +333,18 @@ def _mark_coroutine_function(function: Callable[..., Any]) -> Callable[..., Any]
 
 
 def _as(
-    function: Any, qualname: str, doc: str | None, wrapped: Callable[..., Any] | None
+    function: Any, module: str, qualname: str, doc: str | None, wrapped: Callable[..., Any] | None
 ) -> Callable[..., Any]:
     """`function` under the name of what it stands for.  Python words
     argument errors with the code's own qualified name, so the code is
     renamed too: `Client.get() takes 2 positional arguments but 3 were
     given`, not `__sa_factory.<locals>.__call__() ...`; and its file name
-    says which method a traceback went through.  (~2 us a function, once.)"""
+    says which method a traceback went through, with its module, as
+    linecache keys its copy of the source by that name: two `Client.get` in
+    two modules, of different shapes, must not show each other's lines.
+    (~2 us a function, once.)"""
     code: CodeType = function.__code__
-    filename = f"<smartasync generated {qualname}>"
+    filename = f"<smartasync generated {module}.{qualname}>"
     source = linecache.cache.get(code.co_filename)
     if source is not None:
         linecache.cache[filename] = source

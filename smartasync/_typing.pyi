@@ -1,6 +1,6 @@
 """Typing facades: what a type checker sees for a dual callable.
 
-Nothing here runs.  The classes describe the runtime objects of `_wrap`
+Nothing here runs.  The classes describe the runtime objects of `_dual`
 (`DualFunction`, `DualClassMethod`, `DualBound`) to a type checker: generic
 over the wrapped function's parameters (`ParamSpec`) and its result, so
 `.sync(...)` and `.aio(...)` are exact and arguments are checked on every

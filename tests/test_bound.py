@@ -110,8 +110,43 @@ def test_tracebacks_name_the_generated_code_by_its_method() -> None:
         # one frame between caller and coroutine is the method's own.
         if use >= SPECIALISE_AT:
             assert [frame.filename for frame in frames[1:-1]] == [
-                "<smartasync generated Service.fail>"
+                f"<smartasync generated {__name__}.Service.fail>"
             ]
+
+
+def _module_with_client(name: str, source: str) -> Any:
+    import types
+
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    return module
+
+
+def test_generated_code_of_same_named_methods_in_two_modules_keeps_its_own_lines() -> None:
+    import linecache
+
+    from smartasync._dual import SPECIALISE_AT
+
+    # Two `Client.get` of different shapes (so, different generated source):
+    # linecache keys each by module and name, so neither shows the other's.
+    header = "import smartasync\nclass Client(smartasync.SmartAsync):\n"
+    first = _module_with_client("shop_a", header + "    async def get(self, x):\n        return x\n")
+    second = _module_with_client(
+        "shop_b", header + "    async def get(self, x, *, y=1, z=2):\n        return x + y + z\n"
+    )
+    for _ in range(SPECIALISE_AT + 1):
+        assert first.Client().get(1) == 1 and second.Client().get(1) == 4
+    names = {}
+    for module in (first, second):
+        code = type(module.Client().get).__call__.__code__
+        names[module.__name__] = code.co_filename
+        lines = "".join(linecache.getlines(code.co_filename))
+        assert "def __call__" in lines
+        assert ("y=" in lines) == (module is second), lines
+    assert names == {
+        "shop_a": "<smartasync generated shop_a.Client.get>",
+        "shop_b": "<smartasync generated shop_b.Client.get>",
+    }
 
 
 def test_aio_is_a_coroutine_function() -> None:
