@@ -130,7 +130,9 @@ def test_generated_code_of_same_named_methods_in_two_modules_keeps_its_own_lines
     # Two `Client.get` of different shapes (so, different generated source):
     # linecache keys each by module and name, so neither shows the other's.
     header = "import smartasync\nclass Client(smartasync.SmartAsync):\n"
-    first = _module_with_client("shop_a", header + "    async def get(self, x):\n        return x\n")
+    first = _module_with_client(
+        "shop_a", header + "    async def get(self, x):\n        return x\n"
+    )
     second = _module_with_client(
         "shop_b", header + "    async def get(self, x, *, y=1, z=2):\n        return x + y + z\n"
     )
