@@ -15,10 +15,11 @@ import typing
 from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
+from ._contexts import twin_enter, twin_exit
 from ._convert import to_dual
 from ._dual import DualFunction
 from ._home import BORN_KEY, BOUND_KEY, WRAPPED_MARK, mark_class, wrap_aenter, wrap_aexit
-from ._iter import twin_enter, twin_exit, twin_iter, twin_next
+from ._iter import twin_iter, twin_next
 from ._modes import (
     AUTO,
     CLASS_KEY,

@@ -165,7 +165,7 @@ def attempt(k):
             if instants == k:
                 code = frame.f_code
                 at_exit_entry = (
-                    event == "call" and code.co_name in EXITS and code.co_filename.endswith("_iter.py")
+                    event == "call" and code.co_name in EXITS and code.co_filename.endswith("_contexts.py")
                 )
                 raised = True
                 where = f"{event} in {code.co_qualname} ({code.co_filename}:{frame.f_lineno})"
