@@ -15,6 +15,13 @@ X.Y is kept (a standard build over a free-threaded one, then the newest
 patch release).  SMARTASYNC_CI_PYTHONS, when set, replaces that search with
 its own whitespace-separated list of interpreters ("" means none).
 
+Then the runtime tests run once more on one of those versions (3.12 when
+found) with SMARTASYNC_ASYNCIO_FALLBACKS=1: every asyncio internal that
+smartasync uses gives way to its public-API fallback
+(smartasync/_asyncio_internals.py), so the fallbacks, which a newer Python
+may need, are tested on every CI run.  One version is enough: the fallbacks
+are public API, and the internals themselves are covered by the other runs.
+
 Every version runs even if an earlier one failed; the exit status is 1 if
 any run (the main one too, given by --main-status) failed, else 0.  Stdlib
 only, so that it runs before or without any virtual environment.
@@ -45,6 +52,10 @@ NOT_RUNTIME = [
     "tests/typing",
 ]
 EXTRA = "runtime-test"
+# The extra run with the asyncio fallbacks forced: its variable, and the
+# version it prefers (any other one found runs it if that one is absent).
+FALLBACKS_ENV = "SMARTASYNC_ASYNCIO_FALLBACKS"
+FALLBACKS_ON = (3, 12)
 # Versions named in the output when absent; any newer one found also runs.
 OLDEST, NEWEST_NAMED = (3, 11), (3, 14)
 
@@ -132,16 +143,20 @@ def discover() -> dict[tuple[int, int], Interpreter]:
     return best
 
 
-def step(label: str, command: list[str]) -> tuple[int, float]:
+def step(
+    label: str, command: list[str], extra_env: dict[str, str] | None = None
+) -> tuple[int, float]:
     print(f"$ {label}", flush=True)
     start = time.monotonic()
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_ROOT_USER_ACTION": "ignore"}
+    env.update(extra_env or {})
     status = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL).returncode
     return status, time.monotonic() - start
 
 
-def run(interp: Interpreter) -> tuple[bool, str]:
-    """Install into .venv-X.Y and run the runtime tests: (passed, summary)."""
+def run(interp: Interpreter) -> tuple[bool, str, bool]:
+    """Install into .venv-X.Y and run the runtime tests: (passed, summary,
+    installed)."""
     venv = f".venv-{interp.name}"
     python = str(ROOT / venv / "bin" / "python")
     print(f"\n=== {interp.name}: runtime tests with {interp.executable}", flush=True)
@@ -155,16 +170,42 @@ def run(interp: Interpreter) -> tuple[bool, str]:
         )
         made += installed
     if status != 0:
-        return False, f"FAILED to install (exit {status}, {made:.0f}s)"
-    ignores = [f"--ignore={path}" for path in NOT_RUNTIME]
-    # Exit status 5 (no tests collected) counts as a failure like any non-zero.
-    status, tested = step(
-        f"{venv}/bin/python -m pytest {' '.join(ignores)}", [python, "-m", "pytest", *ignores]
-    )
+        return False, f"FAILED to install (exit {status}, {made:.0f}s)", False
+    status, tested = runtime_tests(interp)
     times = f"install {made:.0f}s + tests {tested:.0f}s"
     if status != 0:
-        return False, f"FAILED (pytest exit {status}; {times})"
-    return True, f"passed ({times})"
+        return False, f"FAILED (pytest exit {status}; {times})", True
+    return True, f"passed ({times})", True
+
+
+def runtime_tests(
+    interp: Interpreter, extra_env: dict[str, str] | None = None
+) -> tuple[int, float]:
+    """Run the runtime tests in .venv-X.Y (made by `run`): (exit status, seconds)."""
+    venv = f".venv-{interp.name}"
+    python = str(ROOT / venv / "bin" / "python")
+    ignores = [f"--ignore={path}" for path in NOT_RUNTIME]
+    shown = "".join(f"{name}={value} " for name, value in (extra_env or {}).items())
+    # Exit status 5 (no tests collected) counts as a failure like any non-zero.
+    return step(
+        f"{shown}{venv}/bin/python -m pytest {' '.join(ignores)}",
+        [python, "-m", "pytest", *ignores],
+        extra_env,
+    )
+
+
+def run_with_fallbacks(installed: dict[tuple[int, int], Interpreter]) -> tuple[bool, str]:
+    """The runtime tests once more, with the asyncio fallbacks forced, on
+    FALLBACKS_ON or else the oldest other version installed: (passed, summary)."""
+    if not installed:
+        return True, f"not run (no other Python installed), runtime tests with {FALLBACKS_ENV}=1"
+    interp = installed.get(FALLBACKS_ON) or installed[min(installed)]
+    print(f"\n=== {interp.name}: runtime tests with {FALLBACKS_ENV}=1", flush=True)
+    status, tested = runtime_tests(interp, {FALLBACKS_ENV: "1"})
+    what = f"runtime tests with {FALLBACKS_ENV}=1, {interp.executable}"
+    if status != 0:
+        return False, f"{interp.name}: FAILED (pytest exit {status}; tests {tested:.0f}s), {what}"
+    return True, f"{interp.name}: passed (tests {tested:.0f}s), {what}"
 
 
 def main() -> int:
@@ -183,6 +224,7 @@ def main() -> int:
         result = "passed" if ok else f"FAILED (exit {args.main_status})"
         summary.append(f"{here[0]}.{here[1]}: {result}, full suite (main run)")
     found = discover()
+    installed: dict[tuple[int, int], Interpreter] = {}
     newest = max([NEWEST_NAMED, *found])
     for minor in range(OLDEST[1], newest[1] + 1):
         version = (3, minor)
@@ -194,9 +236,14 @@ def main() -> int:
             print(line, flush=True)
             summary.append(line)
             continue
-        passed, result = run(interp)
+        passed, result, made = run(interp)
         ok = ok and passed
+        if made:
+            installed[version] = interp
         summary.append(f"{interp.name}: {result}, runtime tests, {interp.executable}")
+    passed, result = run_with_fallbacks(installed)
+    ok = ok and passed
+    summary.append(result)
     print("\n=== Summary", *summary, sep="\n", flush=True)
     return 0 if ok else 1
 
