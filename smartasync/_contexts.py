@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from . import _sigint
 from ._engine import close_unstarted, take_ctrl_c
 from ._home import async_face_for, run_sync_for
+from ._runner import prune_traceback
 from ._sigint import restore
 
 _T = TypeVar("_T")
@@ -42,6 +43,10 @@ class DualContextManager(Generic[_T]):
         except KeyboardInterrupt as interrupt:  # see _enter
             _exit_interrupted(self._source, acm.__aexit__, self._name, entry, interrupt)
             raise
+        except BaseException as exc:
+            # One frame of ours in the traceback (this one), then the user's
+            # entry: not _enter's, run_deferred's and the engine's.
+            raise prune_traceback(exc)  # noqa: B904  (the same exception)
 
     def __exit__(
         self,
@@ -55,9 +60,12 @@ class DualContextManager(Generic[_T]):
             _exit_with(self._source, self._name, self._acm.__aexit__, interrupt)
             raise
         aexit = self._acm.__aexit__
-        suppress: bool | None = run_deferred(
-            self._source, self._name, saved, aexit, exc_type, exc, tb
-        )
+        try:
+            suppress: bool | None = run_deferred(
+                self._source, self._name, saved, aexit, exc_type, exc, tb
+            )
+        except BaseException as raised:
+            raise prune_traceback(raised)  # noqa: B904  (as in __enter__)
         return suppress
 
     def __aenter__(self) -> Any:
@@ -92,6 +100,8 @@ def twin_enter(self: Any) -> Any:
     except KeyboardInterrupt as interrupt:
         _exit_interrupted(self, aexit, name, entry, interrupt)
         raise
+    except BaseException as exc:
+        raise prune_traceback(exc)  # noqa: B904  (as in DualContextManager.__enter__)
 
 
 class _Entry:
@@ -204,4 +214,7 @@ def twin_exit(
         _exit_with(self, owner_name(self, "__aexit__"), self.__aexit__, interrupt)
         raise
     name = owner_name(self, "__aexit__")
-    return run_deferred(self, name, saved, self.__aexit__, exc_type, exc, tb)
+    try:
+        return run_deferred(self, name, saved, self.__aexit__, exc_type, exc, tb)
+    except BaseException as raised:
+        raise prune_traceback(raised)  # noqa: B904  (as in DualContextManager.__enter__)

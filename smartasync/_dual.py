@@ -24,6 +24,7 @@ from . import _codegen
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
 from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
 from ._modes import AUTO, Mode
+from ._runner import prune_traceback
 
 _new = object.__new__
 
@@ -253,7 +254,11 @@ class DualFunction(_Introspection):
         if _used(self):
             self._specialize()
         source = args[0] if self._smart and args else None
-        return _generic_call(self, source, sys._getframe(1), self.__wrapped__, args, kwargs)
+        try:
+            return _generic_call(self, source, sys._getframe(1), self.__wrapped__, args, kwargs)
+        except BaseException as exc:
+            # (this frame, then the user's: _generic_call's goes too)
+            raise prune_traceback(exc)  # noqa: B904  (the same exception)
 
     # Properties until specialised: reading `f.sync` specialises and returns
     # the generated function (a static method of the generated type, which
@@ -448,9 +453,12 @@ class GenericBound(DualBound):
             # next calls (same layout); this call stays generic, since calling
             # through would put a frame between the caller and the rule.
             _set_class(self, type(_specialised(dual, source)))
-        return _generic_call(
-            dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
-        )
+        try:
+            return _generic_call(
+                dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
+            )
+        except BaseException as exc:
+            raise prune_traceback(exc)  # noqa: B904  (as in DualFunction.__call__)
 
     @property
     def sync(self) -> Callable[..., Any]:

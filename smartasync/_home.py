@@ -614,17 +614,19 @@ class _AcrossIterator:
     def __aiter__(self) -> _AcrossIterator:
         return self
 
-    async def __anext__(self) -> Any:
-        return await _across(self._home, _step(self._agen), self._name)
+    # Each gives `_across`'s coroutine itself (not a coroutine awaiting it),
+    # so that a traceback shows one frame of smartasync's.
+    def __anext__(self) -> Coroutine[Any, Any, Any]:
+        return _across(self._home, _step(self._agen), self._name)
 
-    async def aclose(self) -> None:
-        await _across(self._home, _close(self._agen), self._name)
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        return _across(self._home, _close(self._agen), self._name)
 
-    async def asend(self, value: Any) -> Any:
-        return await _across(self._home, _send(self._agen, value), self._name)
+    def asend(self, value: Any) -> Coroutine[Any, Any, Any]:
+        return _across(self._home, _send(self._agen, value), self._name)
 
-    async def athrow(self, *args: Any) -> Any:
-        return await _across(self._home, _throw(self._agen, *args), self._name)
+    def athrow(self, *args: Any) -> Coroutine[Any, Any, Any]:
+        return _across(self._home, _throw(self._agen, *args), self._name)
 
     def __repr__(self) -> str:
         return f"<smartasync async iterator over {self._agen!r}, on its home loop>"
@@ -663,6 +665,9 @@ async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
     except BaseException as exc:
         _engine.close_unstarted(coro)
         where = _runner.ON_SYNC_LOOP if home.loop is SYNC_LOOP else _runner.ON_HOME_LOOP
+        # (One frame of ours in the traceback, this one: not the engine's
+        # that carried the exception back.)
+        exc = _runner.prune_traceback(exc)
         raise _runner.explain(exc, name, None, where, home)  # noqa: B904  (the same exception)
 
 

@@ -24,6 +24,7 @@ from ._asyncio_internals import forget_asyncgen, running_loop
 from ._contexts import owner_name, run_deferred
 from ._engine import close_unstarted, take_ctrl_c, unstarted
 from ._home import run_sync_for
+from ._runner import prune_traceback
 
 _Y = TypeVar("_Y")
 _T = TypeVar("_T")
@@ -153,6 +154,10 @@ class SyncIterator(Generic[_Y]):
                     item = self.__next__()
                 except StopIteration:
                     return
+                except BaseException as exc:
+                    # One frame of ours in the traceback (this one), then the
+                    # user's generator: not __next__, _step and the engine's.
+                    raise prune_traceback(exc)  # noqa: B904  (the same exception)
                 yield item
         finally:
             self._close_here()  # a `break`, an exception, or the end
@@ -160,7 +165,10 @@ class SyncIterator(Generic[_Y]):
     def __next__(self) -> _Y:
         if self._state == _DONE:
             raise StopIteration
-        return self._step(_anext, self._agen)
+        try:
+            return self._step(_anext, self._agen)
+        except BaseException as exc:
+            raise prune_traceback(exc)  # noqa: B904  (as in _steps)
 
     def send(self, value: Any) -> _Y:
         """Resume the async generator with `value` (its `asend`), as
@@ -179,7 +187,10 @@ class SyncIterator(Generic[_Y]):
             raise TypeError(f"can't send non-None value to a just-started generator ({self._name})")
         if not hasattr(self._agen, "asend"):
             raise TypeError(f"send(): {self._name} is an async iterator without asend()")
-        return self._step(_asend, self._agen, value)
+        try:
+            return self._step(_asend, self._agen, value)
+        except BaseException as exc:
+            raise prune_traceback(exc)  # noqa: B904  (as in _steps)
 
     def throw(self, typ: Any, value: Any = None, tb: TracebackType | None = None, /) -> _Y:
         """Raise an exception at the generator's `yield` (its `athrow`), as
@@ -195,7 +206,10 @@ class SyncIterator(Generic[_Y]):
         if self._state == _DONE or not hasattr(self._agen, "athrow"):
             self._done()
             raise exc
-        return self._step(_athrow, self._agen, exc)
+        try:
+            return self._step(_athrow, self._agen, exc)
+        except BaseException as raised:
+            raise prune_traceback(raised)  # noqa: B904  (as in _steps)
 
     def _step(self, make: Callable[..., Coroutine[Any, Any, _Y]], *args: Any) -> _Y:
         """Run one step of the generator (`make(*args)`: `__anext__`, `asend`
@@ -444,7 +458,7 @@ def twin_next(self: Any) -> Any:
         return run_sync_for(self, step, owner_name(self, "__anext__"))
     except StopAsyncIteration:
         raise StopIteration from None
-    except BaseException:
+    except BaseException as exc:
         if step is not None:
             close_unstarted(step)
-        raise
+        raise prune_traceback(exc)  # noqa: B904  (as in SyncIterator._steps)

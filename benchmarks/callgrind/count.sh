@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per call of each case in cases.py, counted by callgrind
-# (repeatable on a noisy machine, unlike timings; about +-5% between runs).
+# (repeatable on a noisy machine, unlike timings).  The hash seed is fixed:
+# with a random one the same code counted +-10% between runs (dict and set
+# layouts differ), with PYTHONHASHSEED=0 it counts the same every time.
 #   benchmarks/callgrind/count.sh [PYTHON] [CASE ...]
 # PYTHONPATH=DIR picks another copy of smartasync (e.g. a git worktree of an
 # older commit) for a before/after comparison.
@@ -12,6 +14,7 @@ cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
   cases=(sync_main sync_worker sync_suspending floor floor_suspending await gather_genexpr gather_genexpr_raw decorate plain_class)
 fi
+export PYTHONHASHSEED="${PYTHONHASHSEED:-0}"
 count() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$python" "$here/cases.py" "$1" "$2" 2>&1 \
     | grep -o "Collected : [0-9]*" | grep -o "[0-9]*"
