@@ -268,12 +268,22 @@ def is_ours(filename: str) -> bool:
     return filename.startswith(_PACKAGE_DIR) or filename.startswith("<smartasync generated")
 
 
+# asyncio's own frames, between ours and the user's when a task is run by
+# `run_forever` (the ordinary path: debug mode, uvloop, other loops, or
+# asyncio's internals not used: see _asyncio_internals), are dropped with
+# ours: they stand for the same machinery as the inline run, which has none.
+_ASYNCIO_DIR: Final = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
+
+
 def prune_traceback(exc: BaseException) -> BaseException:
-    """Drop smartasync's frames from the front of `exc`'s traceback, up to the
-    first frame of the user's code, and return `exc` itself.  An exception
-    raised by smartasync (no user frame in its traceback) keeps them all."""
+    """Drop smartasync's frames (and asyncio's among them) from the front of
+    `exc`'s traceback, up to the first frame of the user's code, and return
+    `exc` itself.  An exception raised by smartasync (no user frame in its
+    traceback) keeps them all."""
     first = tb = exc.__traceback__
-    while first is not None and is_ours(first.tb_frame.f_code.co_filename):
+    while first is not None and (
+        is_ours(name := first.tb_frame.f_code.co_filename) or name.startswith(_ASYNCIO_DIR)
+    ):
         first = first.tb_next
     if first is not None and first is not tb:
         exc.__traceback__ = first
