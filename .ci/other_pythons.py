@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOT_RUNTIME = [
     "tests/test_mypy_plugin.py",
     "tests/test_stubgen.py",
+    "tests/test_property_types.py",
     "tests/test_quality.py",
     "tests/test_benchmarks_quick.py",
     "tests/typing",
