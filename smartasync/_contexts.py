@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from . import _sigint
-from ._engine import close_unstarted, take_ctrl_c
+from ._engine import take_ctrl_c
 from ._home import async_face_for, run_sync_for
+from ._jobs import close_unstarted
 from ._runner import prune_traceback
 from ._sigint import restore
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import _home
 from ._contexts import DualContextManager
-from ._engine import close_unstarted
 from ._iter import SyncIterator
+from ._jobs import close_unstarted
 from ._kinds import ASYNCGEN, COROUTINE
 from ._modes import ASYNC, AUTO, INSTANCE_KEY, Home
 from ._rule import gives_awaitable, mode_under, resolve_mode, sync_result

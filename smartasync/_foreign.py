@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _asyncio_internals, _engine
+from . import _asyncio_internals, _engine, _jobs
 
 _R = TypeVar("_R")
 
@@ -50,7 +50,7 @@ _get_ident = threading.get_ident
 # How often a waiting caller checks that somebody runs the loop its call
 # waits on.  Only the case where the owner stopped running it mid-call pays
 # it (as latency); an ordinary call is woken by its own end.
-TICK: Final = _engine.TICK
+TICK: Final = _jobs.TICK
 
 
 class _Drive:
@@ -68,7 +68,7 @@ class _Drive:
         # running the loop (a caller may close the loop as soon as it is told:
         # pytest-asyncio closing the session loop after the last test).
         self.runner: int | None = None
-        self.done: list[_engine.Job] = []
+        self.done: list[_jobs.Job] = []
 
 
 _lock = threading.Lock()
@@ -97,7 +97,7 @@ def run_blocking(
     coro: Coroutine[Any, Any, _R],
     loop: asyncio.AbstractEventLoop,
     can_drive: bool,
-    warn_hang: _engine.WarnHang | None,
+    warn_hang: _jobs.WarnHang | None,
     after: float | None,
 ) -> _R:
     """Run `coro` on `loop` (a foreign home loop) for a blocking caller, and
@@ -141,7 +141,7 @@ async def run_async(
     `_engine._Watch`) looks every TICK that somebody runs `loop` (`_check`)
     and gives the hang warning (`hang`: name and awaiting frame) after
     `after` seconds (DESIGN §3 rule 5)."""
-    waiter = _engine.Waiter(asyncio.get_running_loop())
+    waiter = _jobs.Waiter(asyncio.get_running_loop())
     job = _submit(coro, loop, waiter.notify)
     await waiter.watched(job, hang, after, _ticker(job), _abandon)
     return job.outcome()  # type: ignore[no-any-return]
@@ -158,9 +158,9 @@ def _settle(done: asyncio.Future[None]) -> None:
 def _submit(
     coro: Coroutine[Any, Any, Any],
     loop: asyncio.AbstractEventLoop,
-    notify: Callable[[_engine.Job], object] | None = None,
-) -> _engine.Job:
-    job = _engine.Job(coro, loop, _finish)
+    notify: Callable[[_jobs.Job], object] | None = None,
+) -> _jobs.Job:
+    job = _jobs.Job(coro, loop, _finish)
     job.notify = notify
     with _lock:
         drive = _drive_of(loop)
@@ -175,7 +175,7 @@ def _submit(
     return job
 
 
-def _finish(job: _engine.Job) -> None:
+def _finish(job: _jobs.Job) -> None:
     """A job ended (on the thread running its loop)."""
     with _lock:
         drive = _drive_of(job.loop)
@@ -189,7 +189,7 @@ def _finish(job: _engine.Job) -> None:
     _tell([job])
 
 
-def _tell(jobs: list[_engine.Job]) -> None:
+def _tell(jobs: list[_jobs.Job]) -> None:
     """Tell the callers of `jobs`, which have ended: at once, or once the
     driver thread has stopped running their loop."""
     for job in jobs:
@@ -200,7 +200,7 @@ def _tell(jobs: list[_engine.Job]) -> None:
             job.notify(job)
 
 
-def _abandon(job: _engine.Job) -> None:
+def _abandon(job: _jobs.Job) -> None:
     """The job's loop was closed before the job could end (its owner closed
     it with the call still queued): end it with an error, or its caller
     would wait forever."""
@@ -215,23 +215,23 @@ def _abandon(job: _engine.Job) -> None:
         )
         job.finished = job.told = True
         job.signal()
-    _engine.close_unstarted(job.coro)
+    _jobs.close_unstarted(job.coro)
     task = job.task
     if task is not None and not task.done():
         # Made by `job.start` on the loop before it closed, never stepped:
         # nothing to report at its destruction ("Task was destroyed but it
         # is pending", "coroutine '_job_main' was never awaited").
-        _engine.close_unstarted(task.get_coro())  # type: ignore[arg-type]
+        _jobs.close_unstarted(task.get_coro())  # type: ignore[arg-type]
         _asyncio_internals.quiet_destroy(task)
     if job.notify is not None:
         job.notify(job)
 
 
-def _ticker(job: _engine.Job) -> Callable[[], None]:
+def _ticker(job: _jobs.Job) -> Callable[[], None]:
     return lambda: _check(job)
 
 
-def _check(job: _engine.Job) -> None:
+def _check(job: _jobs.Job) -> None:
     """A waiting caller's look: its call is pending on a loop nobody runs, or
     on one that has closed."""
     loop = job.loop
@@ -293,7 +293,7 @@ def _driver_main(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:
                     _stop_driving(loop, drive)
                     return
             continue
-        done: list[_engine.Job] = []
+        done: list[_jobs.Job] = []
         try:
             with _lock:
                 if not drive.pending or loop.is_closed() or loop.is_running():
@@ -306,7 +306,7 @@ def _driver_main(loop: asyncio.AbstractEventLoop, drive: _Drive) -> None:
             except RuntimeError:
                 # Its owner started running it, or closed it, since the look
                 # above: let go (the ticks call a driver again if needed).
-                _engine.close_unstarted(idle)
+                _jobs.close_unstarted(idle)
                 with _lock:
                     _stop_driving(loop, drive)
                 return

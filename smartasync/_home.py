@@ -46,7 +46,7 @@ from collections.abc import Callable, Coroutine
 from types import CodeType
 from typing import Any, Final
 
-from . import _engine, _foreign, _nested, _runner
+from . import _engine, _foreign, _jobs, _nested, _runner
 from ._modes import (
     AUTO,
     COLD,
@@ -576,7 +576,7 @@ async def _when_awaited(home: Home, coro: Any, name: str) -> Any:
         if _in_place(home, running):
             return await coro
     except BaseException:
-        _engine.close_unstarted(coro)
+        _jobs.close_unstarted(coro)
         raise
     return await _across(home, coro, name)
 
@@ -663,7 +663,7 @@ async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
         loop: asyncio.AbstractEventLoop = home.loop  # type: ignore[assignment]
         return await _foreign.run_async(coro, loop, hang, after)
     except BaseException as exc:
-        _engine.close_unstarted(coro)
+        _jobs.close_unstarted(coro)
         where = _runner.ON_SYNC_LOOP if home.loop is SYNC_LOOP else _runner.ON_HOME_LOOP
         # (One frame of ours in the traceback, this one: not the engine's
         # that carried the exception back.)
@@ -729,7 +729,7 @@ def run_sync_for(
         if home is not None:
             return run_sync(home, coro, name, source)
     except BaseException:
-        _engine.close_unstarted(coro)  # (a Ctrl-C landing here: never started)
+        _jobs.close_unstarted(coro)  # (a Ctrl-C landing here: never started)
         raise
     return _runner.run_blocking(coro, name, None, False, source)
 

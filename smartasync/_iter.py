@@ -22,8 +22,9 @@ from typing import Any, Final, Generic, TypeVar
 from . import _sigint
 from ._asyncio_internals import forget_asyncgen, running_loop
 from ._contexts import owner_name, run_deferred
-from ._engine import close_unstarted, take_ctrl_c, unstarted
+from ._engine import take_ctrl_c
 from ._home import run_sync_for
+from ._jobs import close_unstarted, unstarted
 from ._runner import prune_traceback
 
 _Y = TypeVar("_Y")
@@ -398,6 +399,7 @@ _ENGINE_FILES: Final = frozenset(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
     for name in (
         "_engine",
+        "_jobs",
         "_foreign",
         "_nested",
         "_runner",

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
-from . import _engine, _loops
+from . import _engine, _jobs, _loops
 
 _R = TypeVar("_R")
 
@@ -75,7 +75,7 @@ def owns(loop: asyncio.AbstractEventLoop) -> bool:
 def run(
     coro: Coroutine[Any, Any, _R],
     running: asyncio.AbstractEventLoop,
-    warn_hang: _engine.WarnHang | None,
+    warn_hang: _jobs.WarnHang | None,
     after: float | None,
 ) -> _R:
     """Run `coro` on a secondary loop that is not blocked, while this thread
@@ -92,7 +92,7 @@ def run(
 def run_on(
     coro: Coroutine[Any, Any, _R],
     loop: asyncio.AbstractEventLoop,
-    warn_hang: _engine.WarnHang | None,
+    warn_hang: _jobs.WarnHang | None,
     after: float | None,
 ) -> _R:
     """Run `coro` on `loop`, a loop of the user's that another thread runs
@@ -102,15 +102,15 @@ def run_on(
     return _engine.wait(job, saved, warn_hang, after)  # type: ignore[no-any-return]
 
 
-def _submit_to(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> _engine.Job:
-    job = _engine.Job(coro, loop, _finish)
+def _submit_to(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> _jobs.Job:
+    job = _jobs.Job(coro, loop, _finish)
     loop.call_soon_threadsafe(job.start)
     return job
 
 
 def _submit(
     coro: Coroutine[Any, Any, Any], running: asyncio.AbstractEventLoop
-) -> tuple[_engine.Job, _LoopThread | None]:
+) -> tuple[_jobs.Job, _LoopThread | None]:
     with _lock:
         own = None
         target = None
@@ -122,14 +122,14 @@ def _submit(
         if target is None:
             target = _LoopThread(len(_loop_threads) + 1)
             _loop_threads.append(target)
-        job = _engine.Job(coro, target.loop, _finish)
+        job = _jobs.Job(coro, target.loop, _finish)
         target.loop.call_soon_threadsafe(job.start)
         if own is not None:
             own.blocked = True
     return job, own
 
 
-def _finish(job: _engine.Job) -> None:
+def _finish(job: _jobs.Job) -> None:
     # Nobody else signals a nested job (it is never promoted): no lock needed.
     job.finished = job.told = True
     job.signal()

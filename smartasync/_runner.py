@@ -28,8 +28,8 @@ from collections.abc import Coroutine
 from types import FrameType
 from typing import Any, Final, TypeVar
 
-from . import _asyncio_internals, _engine, _foreign, _nested
-from ._engine import close_unstarted
+from . import _asyncio_internals, _engine, _foreign, _jobs, _nested
+from ._jobs import close_unstarted
 
 _R = TypeVar("_R")
 
@@ -209,7 +209,7 @@ class _HangWarning:
         self.name = name
         self.frame = frame
 
-    def __call__(self, job: _engine.Job) -> None:
+    def __call__(self, job: _jobs.Job) -> None:
         name = self.name
         thread = threading.current_thread().name
         message = (
@@ -349,4 +349,4 @@ def explain(
     return exc
 
 
-_engine.warn_across = warn_across
+_jobs.warn_across = warn_across
