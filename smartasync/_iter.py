@@ -11,6 +11,7 @@ home loop of the object it came from if that object was entered (`_home`).
 from __future__ import annotations
 
 import asyncio
+import opcode
 import os
 import queue
 import sys
@@ -111,6 +112,37 @@ def _exception(typ: Any, value: Any, tb: TracebackType | None) -> BaseException:
 
 def _finished(agen: Any) -> bool:
     return agen.ag_frame is None
+
+
+def _untouched(iterator: Any, step: Any) -> bool:
+    """Did a first step leave `iterator` as it was (refused before it ran)?
+    The step cannot always tell: a refusal on the home loop's own thread
+    (`_home.run_sync`) closes it, and a closed coroutine looks like one that
+    ran.  Taken for started, the never-run generator went to the closer
+    thread, which ran its `aclose()` on the user's loop whenever it got
+    there: while the loop's owner was closing it (an `aclose` left pending in
+    the closed loop, "coroutine method 'aclose' was never awaited"), or
+    between its owner's runs (the owner's next run: "This event loop is
+    already running").  So an async generator is asked itself: one that never
+    ran has nothing to close."""
+    if unstarted(step):
+        return True
+    frame = getattr(iterator, "ag_frame", None)
+    if frame is None or iterator.ag_running:  # finished, or not an async generator
+        return False
+    suspended = getattr(iterator, "ag_suspended", None)  # (3.12+)
+    if suspended is not None:
+        return not suspended
+    # 3.11: a generator that never ran is still at its RETURN_GENERATOR (after
+    # the MAKE_CELL / COPY_FREE_VARS of a closure); one that ran is past it.
+    code = frame.f_code.co_code
+    for offset in range(0, len(code), 2):
+        if code[offset] == _RETURN_GENERATOR:
+            return bool(frame.f_lasti <= offset)
+    return False
+
+
+_RETURN_GENERATOR: Final = opcode.opmap.get("RETURN_GENERATOR", -1)
 
 
 class SyncIterator(Generic[_Y]):
@@ -230,7 +262,7 @@ class SyncIterator(Generic[_Y]):
             raise StopIteration from None
         except BaseException as exc:
             if step is not None:
-                if first and unstarted(step):
+                if first and _untouched(self._agen, step):
                     # Refused before the generator was touched (on its home
                     # loop's own thread, say): it is as new, with nothing to
                     # close, and no loop to ask to close it later.

@@ -24,6 +24,8 @@ every test has a `pytest.mark.timeout`.  Real servers on 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import json
 import threading
 import time
@@ -823,6 +825,123 @@ async def test_sync_iteration_and_sync_with_on_the_home_loops_thread_raise() -> 
                 helper()
             assert time.monotonic() - started < 1.0, helper.__name__
         assert probe.session_exits == []  # never entered elsewhere
+        assert [step async for step in probe.steps(2)] == [True, True]
+
+
+# A refused first step (a sync `for` on the home loop's own thread) never ran
+# the generator: the iterator is as new, with nothing to close.  It used to be
+# taken for started and sent to smartasync's closer thread, which ran its
+# `aclose()` on the home loop whenever it got there: during the owner's
+# teardown, that left an `aclose` pending in the closed loop ("coroutine
+# method 'aclose' of 'Probe.steps' was never awaited", 3.13) or ran the loop
+# while its owner wanted to ("This event loop is already running", 3.11).
+# The closer works in order, so once a later drop has been closed
+# (`closer_flushed`), it has done all it was going to do.
+
+
+@smartasync.smartasync
+async def _counted(finished: threading.Event) -> AsyncIterator[int]:
+    try:
+        yield 1
+        yield 2
+    finally:
+        finished.set()
+
+
+def closer_flushed() -> threading.Event:
+    """Drop here an iterator started in another thread, which smartasync
+    hands to its closer thread; the event is set once the closer has closed
+    it, after everything queued there before.  Call it on a thread whose
+    loop is running (so the drop cannot be closed in place)."""
+    finished = threading.Event()
+    started: list[Any] = []
+
+    def start() -> None:
+        iterator = _counted(finished)
+        assert next(iterator) == 1
+        started.append(iterator)
+
+    worker = threading.Thread(target=start, daemon=True)
+    worker.start()
+    worker.join(DEADLINE)
+    assert started, "an iterator started in a worker thread"
+    started.clear()  # dropped here: closed by the closer thread
+    return finished
+
+
+def generator_of(iterator: object) -> Any:
+    [agen] = [ref for ref in gc.get_referents(iterator) if inspect.isasyncgen(ref)]
+    return agen
+
+
+def refuse_sync_iteration(probe: Probe) -> Any:
+    """A sync `for` over the probe's generator on its home loop's own thread:
+    refused, saying to await.  Returns the generator, never run."""
+    iterator = probe.steps(2)
+    agen = generator_of(iterator)
+    with pytest.raises(RuntimeError, match="await"):
+        list(iterator)
+    return agen
+
+
+@pytest.mark.timeout(30)
+def test_a_refused_sync_iteration_leaves_nothing_for_the_home_loop_or_its_owners_close() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+
+        async def scenario() -> tuple[Any, threading.Event]:
+            async with Probe() as probe:
+                agen = refuse_sync_iteration(probe)
+            return agen, closer_flushed()
+
+        agen, flushed = loop.run_until_complete(scenario())
+        # The owner is done with its loop and leaves it idle: nothing of
+        # smartasync may run it, or touch the generator, meanwhile.
+        assert flushed.wait(DEADLINE), "the closer thread never got to a later drop"
+        assert agen.ag_frame is not None, "the never-run generator was closed by smartasync"
+        assert not loop.is_running()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            del agen  # never run, never hooked to a loop: dropped without a trace
+            gc.collect()
+    finally:
+        if not loop.is_closed():
+            loop.close()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.asyncio
+async def test_a_refused_sync_iteration_leaves_the_generator_untouched() -> None:
+    async with Probe() as probe:
+        agen = refuse_sync_iteration(probe)
+        flushed = closer_flushed()
+        assert await asyncio.to_thread(flushed.wait, DEADLINE), "the closer never got to a drop"
+        assert agen.ag_frame is not None, "the never-run generator was closed by smartasync"
+        assert [step async for step in probe.steps(2)] == [True, True]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.asyncio
+async def test_a_sync_iterator_refused_on_the_home_loops_thread_is_as_new() -> None:
+    async with Probe() as probe:
+
+        def step_then_close() -> None:
+            # (Typed as an Iterator; the sync iterator has `close()` and `with` too.)
+            iterator: Any = probe.steps(2)
+            with pytest.raises(RuntimeError, match="await"):
+                next(iterator)
+            with pytest.raises(RuntimeError, match="await"):
+                next(iterator)  # still refused: as new, not finished
+            iterator.close()  # nothing to close (it used to raise, saying to await)
+            with pytest.raises(StopIteration):
+                next(iterator)  # closed, as a generator closed before it started
+            entering: Any = probe.steps(2)
+            with entering as entered, pytest.raises(RuntimeError, match="await"):
+                next(entered)  # and the `with` exit has nothing to close either
+
+        step_then_close()
         assert [step async for step in probe.steps(2)] == [True, True]
 
 
