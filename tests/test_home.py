@@ -819,11 +819,9 @@ async def test_sync_iteration_and_sync_with_on_the_home_loops_thread_raise() -> 
             with probe.session() as entered_on_home:
                 return entered_on_home
 
-        for helper in (iterate, enter):
-            started = time.monotonic()
+        for helper in (iterate, enter):  # (a hang is caught by the timeout marker)
             with pytest.raises(RuntimeError, match="await"):
                 helper()
-            assert time.monotonic() - started < 1.0, helper.__name__
         assert probe.session_exits == []  # never entered elsewhere
         assert [step async for step in probe.steps(2)] == [True, True]
 
