@@ -1,7 +1,8 @@
 """What the stub generator knows about a module that mypy's stub does not say.
 
 Which callables are dual, of what kind (coroutine, async generator, async
-context manager) and how they bind, which sync twins a smart class got, and
+context manager) and how they bind, which async properties are dual (of what
+getter kind, settable or cached), which sync twins a smart class got, and
 the classes' type variables: all told by smartasync's own objects, on the
 imported module.  From the source (mypy's stubgen drops them): the types of
 attributes set in methods, the imports that name those types, and how module
@@ -21,8 +22,9 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 from ._class import TWIN_IMPLS
 from ._dual import DualClassMethod, DualFunction
-from ._kinds import Kind
+from ._kinds import COROUTINE, Kind
 from ._modes import is_smart_class
+from ._property import DualCachedProperty, DualProperty
 from ._protocol import TWINS
 
 # -- what smartasync says about a module ------------------------------------------
@@ -38,10 +40,23 @@ class Dual:
 
 
 @dataclass
+class Prop:
+    """What smartasync says about one async property of a smart class."""
+
+    kind: Kind  # of the getter: a coroutine, or an async generator
+    getter: Callable[..., Any]
+    setter: Callable[..., Any] | None = None
+    cached: bool = False  # functools.cached_property: settable, with the value's type
+    # the qualname of the class in this module that defines the getter, if any
+    home: str | None = None
+
+
+@dataclass
 class ModuleFacts:
     """What smartasync and the source say about one module."""
 
     duals: dict[str, Dual] = field(default_factory=dict)  # qualname -> what it is
+    properties: dict[str, Prop] = field(default_factory=dict)  # qualname -> what it is
     twins: dict[str, list[str]] = field(default_factory=dict)  # class qualname -> twin names
     # class qualname -> its classes in this module, in MRO order (itself first)
     mro: dict[str, list[str]] = field(default_factory=dict)
@@ -80,6 +95,8 @@ def collect(module: ModuleType) -> ModuleFacts:
             elif isinstance(inner, DualFunction):
                 binding = "staticmethod" if isinstance(attr, staticmethod) else "method"
                 facts.duals[f"{qualname}.{name}"] = Dual(inner._kind, binding, inner.__wrapped__)
+            elif (prop := _prop(attr, module)) is not None:
+                facts.properties[f"{qualname}.{name}"] = prop
             elif inspect.isclass(attr) and attr.__qualname__ == f"{cls.__qualname__}.{name}":
                 visit_class(attr, f"{qualname}.{name}")
         facts.mro[qualname] = [
@@ -109,6 +126,20 @@ def collect(module: ModuleType) -> ModuleFacts:
                 visit_class(value, name)
     _read_source(module, facts)
     return facts
+
+
+def _prop(attr: object, module: ModuleType) -> Prop | None:
+    """An async property's facts, or None for anything else (a `.getter()`
+    with a sync getter leaves a DualProperty that reads as a plain one)."""
+    if isinstance(attr, DualCachedProperty):
+        prop = Prop(COROUTINE, attr.func, cached=True)
+    elif isinstance(attr, DualProperty) and attr._dual is not None and attr.fget is not None:
+        prop = Prop(attr._dual._kind, attr.fget, attr.fset)
+    else:
+        return None
+    if getattr(prop.getter, "__module__", None) == module.__name__:
+        prop.home = prop.getter.__qualname__.rpartition(".")[0]
+    return prop
 
 
 # -- what the source says that mypy's stubgen drops -------------------------------

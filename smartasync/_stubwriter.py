@@ -13,6 +13,16 @@ stub that `_stubgen` writes.  The stub is rewritten from its syntax tree:
   (`renamed: _dual_Client_renamed[_Self]`), so a subclass gets itself back;
 - an `@asynccontextmanager` method returns `DualContextManager[T]`, usable
   with `with` and `async with`;
+- an async property (`@property` or `functools.cached_property` over an
+  `async def`) becomes an attribute typed by a facade of `smartasync._typing`:
+  `balance: _SyncFirstProperty[Account, int]` (`AsyncFirst...` in async-first
+  stubs), `...SettableProperty[Account, int, int]` with a setter, or cached
+  (a write sets the cache): a descriptor whose instance read is the
+  flavour's face and whose `.sync(obj)` / `.aio(obj)` are exact.  An async
+  generator getter is a plain `@property` returning `Iterator[Y]`
+  (`AsyncIterator[Y]` async-first), as no facade has `.sync` for it.  A
+  smart class that makes a plain base's async properties dual redeclares
+  them, as it does the base's methods;
 - an abstract dual method stays abstract: `@abstractmethod` needs a def, so
   it is written as one, whose decorator types it as the attribute would be;
 - the sync twins are written next to their async originals;
@@ -34,14 +44,16 @@ from typing import Final
 
 from ._kinds import ASYNCGEN, CONTEXT_MANAGER, Kind
 from ._protocol import TWIN_OF
-from ._stubfacts import Dual, ModuleFacts, runtime_signature
+from ._stubfacts import Dual, ModuleFacts, Prop, runtime_signature
 
 _DEF: Final = re.compile(
     r"^(?P<indent>\s*)(?P<async>async\s+)?def\s+(?P<name>\w+)\((?P<params>.*)\)"
     r"(?:\s*->\s*(?P<ret>.+?))?:\s*(?:\.\.\.)?\s*$"
 )
 _ASYNC_ITER: Final = re.compile(
-    r"^(?:[\w.]*\.)?(?:AsyncIterator|AsyncIterable|AsyncGenerator)\[(?P<item>.+?)(?:,\s*[^,\[\]]+)?\]$"
+    # (`_mod__AsyncIterator`: as runtime_signature imports another module's names)
+    r"^(?:[\w.]*\.|_\w+__)?(?:AsyncIterator|AsyncIterable|AsyncGenerator)"
+    r"\[(?P<item>.+?)(?:,\s*[^,\[\]]+)?\]$"
 )
 _ACM_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?asynccontextmanager\s*$")
 _OVERLOAD_DECORATOR: Final = re.compile(r"^@(?:[\w.]*\.)?overload\s*$")
@@ -81,6 +93,8 @@ class _Writer:
         stub = _one_statement_a_line(stub)
         self.lines = stub.splitlines()
         self.tree = ast.parse(stub)
+        # every def of the stub by qualname: its return type, and a setter's value type
+        self.returns, self.set_types = _def_types(self.tree, stub)
         self.facts = facts
         self.async_first = async_first
         self.smartasync_line = _decorator_pattern(facts.decorator_names)
@@ -154,6 +168,10 @@ class _Writer:
                 written.add(member.name)
                 match = _DEF.match(self.lines[member.lineno - 1])
                 assert match is not None, self.lines[member.lineno - 1]
+                prop = self.facts.properties.get(_join(qualname, member.name))
+                if prop is not None:
+                    self.async_property(member, match, prop, qualname, pad)
+                    continue
                 if member.name in TWIN_OF.values() or member.name == "__aiter__":
                     originals[member.name] = (match["params"], match["ret"])
                 dual = self.facts.duals.get(_join(qualname, member.name))
@@ -181,6 +199,10 @@ class _Writer:
                 self.from_runtime(
                     name, self.facts.duals[f"{qualname}.{name}"], qualname, pending, pad
                 )
+            for name, prop in self.facts.properties.items():
+                owner, _, name = name.rpartition(".")
+                if owner == qualname and prop.home != qualname and name not in written:
+                    self.inherited_property(name, prop, qualname, pad)
         for item in pending.values():
             self.helpers.extend(["", *self.helper(item, qualname)])
         self.out.extend(self.twins(qualname, originals, pad))
@@ -231,6 +253,91 @@ class _Writer:
                 any(_OVERLOAD_DECORATOR.match(d) for d in decorators),
             )
         )
+
+    def async_property(
+        self,
+        member: ast.FunctionDef | ast.AsyncFunctionDef,
+        match: re.Match[str],
+        prop: Prop,
+        qualname: str,
+        pad: str,
+    ) -> None:
+        """An async property of a smart class, as the stub declares it."""
+        accessor = _accessor(member)
+        if prop.kind == ASYNCGEN:
+            text = self.source(member)
+            if accessor is None:  # the getter: a plain property of the flavour's iterator
+                def_at = member.lineno - min(d.lineno for d in member.decorator_list)
+                tail = ": ..." if text[def_at].rstrip().endswith("...") else ":"
+                text[def_at] = (
+                    f"{match['indent']}def {match['name']}({match['params']}) "
+                    f"-> {self.iterator(_item_type(match['ret']))}{tail}"
+                )
+            self.out.extend(text)
+            return
+        if accessor is not None:
+            return  # the facade's `__set__` / `__delete__` stand for the setter
+        set_type = self.set_types.get(_join(qualname, member.name))
+        doc = ast.get_docstring(member, clean=False)
+        self.out.extend(
+            self.property_lines(member.name, prop, qualname, pad, match["ret"], set_type, doc)
+        )
+
+    def inherited_property(self, name: str, prop: Prop, qualname: str, pad: str) -> None:
+        """An async property from a base that is not smart, dual in this smart class:
+        declared here, from the base's stub if it is in this module, else from
+        the getter's own annotations."""
+        key = f"{prop.home}.{prop.getter.__name__}"
+        ret: str | None
+        set_type: str | None = None
+        if prop.home is not None and key in self.returns:
+            ret, set_type = self.returns[key], self.set_types.get(key)
+        else:
+            ret = runtime_signature(prop.getter, self.needed_imports)[1]
+            if prop.setter is not None:
+                value = runtime_signature(prop.setter, self.needed_imports)[0][1:2]
+                if value and ": " in value[0]:
+                    set_type = value[0].split(": ", 1)[1].removesuffix(" = ...")
+        doc = inspect.getdoc(prop.getter)
+        if prop.kind == ASYNCGEN:
+            self.out.append(f"{pad}@property")
+            line = f"{pad}def {name}(self) -> {self.iterator(_item_type(ret))}:"
+            body = _docstring_lines(doc, pad + "    ")
+            self.out.extend([line, *body] if body else [f"{line} ..."])
+            return
+        self.out.extend(self.property_lines(name, prop, qualname, pad, ret, set_type, doc))
+
+    def property_lines(
+        self,
+        name: str,
+        prop: Prop,
+        qualname: str,
+        pad: str,
+        ret: str | None,
+        set_type: str | None,
+        doc: str | None,
+    ) -> list[str]:
+        """`name: _SyncFirstProperty[Cls, T]` (or AsyncFirst; Settable with a
+        setter or cached, whose value a write replaces: `[Cls, T, T]`), the
+        facades of `smartasync._typing`: the bare read of the flavour, and
+        `Cls.prop.sync(obj)` / `.aio(obj)` exact on every checker."""
+        flavour = "AsyncFirst" if self.async_first else "SyncFirst"
+        params = self.facts.params.get(qualname, [])
+        arguments = [qualname + (f"[{', '.join(params)}]" if params else ""), ret or "_Incomplete"]
+        if prop.cached:
+            arguments.append(arguments[1])
+        elif prop.setter is not None:
+            arguments.append(set_type or "_Incomplete")
+        facade = f"{flavour}{'Settable' if len(arguments) == 3 else ''}Property"
+        self.needed_imports.append(f"from smartasync._typing import {facade} as _{facade}")
+        return [f"{pad}{name}: _{facade}[{', '.join(arguments)}]", *_docstring_lines(doc, pad)]
+
+    def iterator(self, item: str) -> str:
+        """What an async generator property gives the flavour's bare read."""
+        if not self.async_first:
+            return f"_Iterator[{item}]"
+        self.needed_imports.append("from collections.abc import AsyncIterator as _AsyncIterator")
+        return f"_AsyncIterator[{item}]"
 
     def from_runtime(
         self, name: str, dual: Dual, qualname: str, pending: dict[str, _Pending], pad: str
@@ -458,6 +565,43 @@ def _one_statement_a_line(stub: str) -> str:
         text = lines[index]
         lines[index : index + 1] = [text[:column].rstrip(), pad + text[column:].strip()]
     return "\n".join(lines) + "\n"
+
+
+def _def_types(tree: ast.Module, stub: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The return types of the stub's defs and the value types of its property
+    setters, by qualname (a class's own, as mypy's stub writes them)."""
+    returns: dict[str, str] = {}
+    set_types: dict[str, str] = {}
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                key, accessor = prefix + node.name, _accessor(node)
+                if accessor is None and node.returns is not None:
+                    returns.setdefault(key, ast.get_source_segment(stub, node.returns) or "")
+                positional = [*node.args.posonlyargs, *node.args.args]
+                if accessor == "setter" and len(positional) == 2:
+                    annotation = positional[1].annotation
+                    if annotation is not None:
+                        set_types[key] = ast.get_source_segment(stub, annotation) or ""
+
+    visit(tree.body, "")
+    return returns, set_types
+
+
+def _accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """ "setter" for `@name.setter` (so "deleter", "getter"); None for a getter."""
+    for decorator in node.decorator_list:
+        if (
+            isinstance(decorator, ast.Attribute)
+            and decorator.attr in ("setter", "deleter", "getter")
+            and isinstance(decorator.value, ast.Name)
+            and decorator.value.id == node.name
+        ):
+            return decorator.attr
+    return None
 
 
 def _decorator_pattern(names: set[str]) -> re.Pattern[str]:

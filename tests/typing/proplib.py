@@ -2,8 +2,9 @@
 classes of every form, and in classes that are not smart.
 
 `tests/typing/property_stubs/` holds the stubs of this module as the stub
-generator is to write them (sync-first and async-first); the property cases
-for pyright, pyrefly and ty read them.
+generator writes them (sync-first and async-first); the property cases for
+pyright, pyrefly and ty read them, and test_stubgen_properties.py checks the
+generator's own stubs against them.
 """
 
 from __future__ import annotations
