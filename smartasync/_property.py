@@ -125,9 +125,11 @@ class DualCachedProperty:
     the getter (sync code: to completion; async code: when awaited); later
     reads give the value (async code: wrapped in an awaitable, so `await
     obj.prop` reads the same every time).  Assigning or deleting the
-    attribute sets or clears the cache.  Concurrent first reads may each run
-    the getter; the last to finish is kept (as the stdlib's, which has had
-    no lock since 3.12).
+    attribute sets or clears the cache.  `Cls.prop.sync(obj)` always gives
+    the value, `Cls.prop.aio(obj)` always an awaitable of it, as for a
+    `DualProperty`: from the cache when it is filled, filling it if not.
+    Concurrent first reads may each run the getter; the last to finish is
+    kept (as the stdlib's, which has had no lock since 3.12).
     """
 
     def __init__(self, original: cached_property[Any]) -> None:
@@ -160,6 +162,36 @@ class DualCachedProperty:
             return dispatch(dual, obj, frame, coro, self._aio)
         except BaseException as exc:
             raise fail(exc, coro)  # noqa: B904  (as in DualProperty.__get__)
+
+    def sync(self, obj: Any) -> Any:
+        """Read the cached property on `obj` to completion: the cached value, or
+        the getter's, run on `obj`'s home loop if it has one (and then cached).
+
+        Raises:
+            TypeError: `obj` has no `__dict__` to cache the value in.
+            Whatever the getter raises (then nothing is cached).
+        """
+        cache = self._cache(obj)
+        if self.attrname in cache:
+            return cache[self.attrname]
+        coro = None
+        try:
+            coro = self._fill(obj, cache)
+            return explicit_sync(self._dual, obj, coro)
+        except BaseException as exc:
+            raise fail(exc, coro)  # noqa: B904  (as in DualProperty.__get__)
+
+    def aio(self, obj: Any) -> Any:
+        """Read the cached property on `obj` as an awaitable, whoever is reading:
+        of the cached value, or of the getter's (which awaiting it caches).
+
+        Raises:
+            TypeError: `obj` has no `__dict__` to cache the value in.
+        """
+        cache = self._cache(obj)
+        if self.attrname in cache:
+            return _ready(cache[self.attrname])
+        return explicit_aio(self._dual, obj, self._fill(obj, cache))
 
     # A data descriptor, so that a cached value in the instance's __dict__
     # does not shadow it: async readers must still get an awaitable.

@@ -453,18 +453,17 @@ class SmartAsyncPlugin(Plugin):
         """`Cls.prop` for an async property of a smart class: the property
         object, `DualProperty[Cls, T]`, whose `.sync(obj)` and `.aio(obj)`
         are the explicit forms (exact on every checker: stubs declare the
-        same facade).  A cached property's object has no explicit forms at
-        run time, and an async generator getter no facade: left as mypy
-        reads them."""
+        same facade; a cached property's too).  An async generator getter has
+        no facade: left as mypy reads it."""
         default = ctx.default_attr_type
         receiver = _class_receiver(ctx.type)
         found = _dual_property(receiver, ctx.context)
         facade = self._lookup_info(DUAL_PROPERTY)
         if ctx.is_lvalue or found is None or facade is None or receiver is None:
             return default
-        getter, cached = found
+        getter, _ = found
         signature = get_proper_type(getter.type)
-        if cached or getter.is_async_generator or not isinstance(signature, CallableType):
+        if getter.is_async_generator or not isinstance(signature, CallableType):
             return default
         bound = _solve_for_receiver(
             signature, receiver, getter.info, bind=True, is_classmethod=False

@@ -78,6 +78,14 @@ class Savings(Account):
         pass
 
 
+class Ledger(Account):
+    @functools.cached_property
+    async def total(self) -> int:
+        self.loops.append(asyncio.get_running_loop())
+        await asyncio.sleep(0)
+        return self._balance
+
+
 def dual(obj: object) -> Any:
     """`obj`, for reads that the type checker cannot type yet."""
     return obj
@@ -186,6 +194,34 @@ def test_cached_property_needs_an_instance_dict() -> None:
         dual(Slotted()).value  # noqa: B018
 
 
+def test_cached_property_explicit_forms() -> None:
+    account: Any = Account()
+    report = dual(Account).report
+    awaitable = report.aio(account)
+    assert account.computed == 0  # nothing runs before the await
+    assert asyncio.run(awaitable) == "report 1"
+    assert report.sync(account) == "report 1"  # from the cache the await filled
+    assert asyncio.run(report.aio(account)) == "report 1"
+    assert account.computed == 1
+    del account.report
+    assert report.sync(account) == "report 2"  # runs the getter, fills the cache
+    assert account.report == "report 2" and account.computed == 2
+    with pytest.raises(TypeError, match="No '__dict__'"):
+        report.sync(object())
+
+
+def test_cached_property_explicit_sync_runs_on_the_home_loop() -> None:
+    with Ledger(5) as entered:
+        ledger = dual(entered)
+        box: list[Any] = []
+        thread = threading.Thread(target=lambda: box.append(dual(Ledger).total.sync(ledger)))
+        thread.start()
+        thread.join(30)
+        assert box == [5]
+        assert dual(Ledger).total.sync(ledger) == 5  # cached: the getter ran once
+    assert ledger.loops == [ledger.entered_on]
+
+
 def test_smartasync_on_a_property_says_to_make_the_class_smart() -> None:
     async def fget(self: Any) -> int:
         return 1
@@ -273,6 +309,26 @@ async def test_explicit_forms_from_async_code() -> None:
         return value
 
     assert blocking() == 9
+
+
+@pytest.mark.asyncio
+async def test_cached_property_explicit_forms_from_async_code() -> None:
+    total = dual(Ledger).total
+    async with Ledger(11) as entered:  # its home is this loop
+        ledger = dual(entered)
+        assert await total.aio(ledger) == 11
+        assert await total.aio(ledger) == 11  # from the cache
+        assert total.sync(ledger) == 11  # the cached value: nothing to run
+        del ledger.total
+        with pytest.raises(RuntimeError, match="await"):
+            total.sync(ledger)  # would block the loop the getter must run on
+        # from another thread, both forms run the getter on the home loop
+        assert await asyncio.to_thread(total.sync, ledger) == 11
+        del ledger.total
+        assert await asyncio.to_thread(lambda: asyncio.run(total.aio(ledger))) == 11
+        assert ledger.__dict__["total"] == 11
+    assert len(ledger.loops) == 3
+    assert all(loop is asyncio.get_running_loop() for loop in ledger.loops)
 
 
 @pytest.mark.asyncio

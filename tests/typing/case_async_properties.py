@@ -82,10 +82,13 @@ assert_type(Savings.balance.sync(Savings()), int)
 assert_type(Savings.rate.aio(Savings()), Coroutine[Any, Any, float]).close()
 assert_type(FromPlain.remote.sync(FromPlain()), int)
 assert_type(Decorated.label.sync(Decorated()), str)
+assert_type(Account.report.sync(account), str)
+assert_type(Account.report.aio(account), Coroutine[Any, Any, str]).close()
 Account.balance.sync("account")  # E: Argument 1 to "sync" of "DualProperty" has incompatible type "str"; expected "Account"  [arg-type]
 
 
 async def explicit(a: Account) -> None:
     assert_type(Account.balance.sync(a), int)
     assert_type(await Account.balance.aio(a), int)
+    assert_type(await Account.report.aio(a), str)
     Account.balance.aio(a)  # E: Value of type "Coroutine[Any, Any, int]" must be used  [unused-coroutine]

@@ -40,11 +40,13 @@ def helper(a: Account) -> str:
     assert_type(Savings.rate.sync(Savings()), float)
     assert_type(FromPlain.remote.sync(FromPlain()), int)
     assert_type(Decorated.label.sync(Decorated()), str)
+    assert_type(Account.report.sync(a), str)
     Account.balance.sync("account")  # E
     return Account.owner.sync(a).name
 
 
 async def explicit(a: Account) -> None:
     assert_type(await Account.balance.aio(a), int)
+    assert_type(await Account.report.aio(a), str)
     assert_type(Account.owner.sync(a), User)
     Account.balance.aio(a)  # E

@@ -44,11 +44,14 @@ assert_type(Savings.rate.sync(Savings()), float)
 assert_type(Savings.balance.sync(Savings()), int)
 assert_type(FromPlain.remote.sync(FromPlain()), int)
 assert_type(Decorated.label.sync(Decorated()), str)
+assert_type(Account.report.sync(account), str)
+assert_type(Account.report.aio(account), CoroutineType[Any, Any, str]).close()
 Account.balance.sync("account")  # E
 
 
 async def main(a: Account) -> None:
     assert_type(await Account.balance.aio(a), int)
     assert_type(await Account.owner.aio(a), User)
+    assert_type(await Account.report.aio(a), str)
     assert_type(Account.balance.sync(a), int)
     Account.balance.aio(a)  # E
