@@ -48,6 +48,7 @@ NOT_RUNTIME = [
     "tests/test_mypy_plugin.py",
     "tests/test_stubgen.py",
     "tests/test_property_types.py",
+    "tests/test_stubgen_properties.py",
     "tests/test_quality.py",
     "tests/test_benchmarks_quick.py",
     "tests/typing",
