@@ -47,6 +47,7 @@ from types import CodeType
 from typing import Any, Final
 
 from . import _engine, _foreign, _jobs, _nested, _runner
+from ._asyncio_internals import running_loop
 from ._modes import (
     AUTO,
     COLD,
@@ -63,7 +64,7 @@ from ._modes import (
 )
 from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async, mode_under
 
-_get_running_loop = asyncio._get_running_loop
+_get_running_loop = running_loop
 _getframe = sys._getframe
 _super: Any = super  # (over a class known only at run time)
 _object_setattr: Any = object.__setattr__

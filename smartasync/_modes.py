@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from types import CodeType
 from typing import Final, Literal, TypeAlias
+
+from ._asyncio_internals import HOT_BY_THREAD as _HOT_BY_THREAD
 
 Mode: TypeAlias = Literal["auto", "sync", "async"]
 
@@ -95,7 +96,8 @@ COLD: Final = _Cold()
 # that thread) is compared with the caller's thread: an async caller running
 # in the thread that runs the home loop runs on it, as asyncio allows one
 # running loop per thread.  Loops without `_thread_id` get COLD there.
-HOT_BY_THREAD: Final = sys.version_info < (3, 12)
+# (False where the internals are not trusted: see _asyncio_internals.)
+HOT_BY_THREAD: Final = _HOT_BY_THREAD
 
 
 def hot_for(loop: object) -> object:

@@ -23,7 +23,6 @@ time; only facts about code objects are remembered (`async_comprehensions`).
 
 from __future__ import annotations
 
-import asyncio
 import dis
 import inspect
 import sys
@@ -31,6 +30,7 @@ import threading
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from ._asyncio_internals import running_loop
 from ._modes import (
     ASYNC,
     AUTO,
@@ -195,7 +195,7 @@ def _is_async_scheduler(frame: FrameType, code: CodeType) -> bool:
     # worker thread (anyio.to_thread) must still get the value.
     if key[0] == "trio._util":
         return _trio_running()
-    return asyncio._get_running_loop() is not None or _trio_running()
+    return running_loop() is not None or _trio_running()
 
 
 def _trio_running() -> bool:
@@ -250,7 +250,7 @@ def inline_namespace(prefix: str) -> dict[str, Any]:
     return {
         f"{prefix}AUTO": AUTO,
         f"{prefix}Home": Home,
-        f"{prefix}running": asyncio._get_running_loop,
+        f"{prefix}running": running_loop,
         f"{prefix}ident": threading.get_ident,
         f"{prefix}id": id,
         f"{prefix}async_comprehensions": async_comprehensions,
@@ -279,7 +279,7 @@ def async_passes(m: object) -> bool:
     hot: Any = m.hot
     if HOT_BY_THREAD:
         return bool(hot._thread_id == threading.get_ident())
-    return hot is asyncio._get_running_loop()
+    return hot is running_loop()
 
 
 def sync_passes(m: object) -> bool:
