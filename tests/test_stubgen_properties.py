@@ -11,9 +11,6 @@ names, class decorators), and pass the same checker cases.
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -21,23 +18,12 @@ import pytest
 
 from tests.test_property_types import CASES, CHECKERS, PYRIGHTS, errors_of, marked_lines
 from tests.test_property_types import tagged_lines as property_tagged_lines
+from tests.test_stubgen import stubgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "typing"
 GOLDEN = CORPUS / "property_stubs"
 MODES = ["sync-first", "async-first"]
-
-
-def stubgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(cwd)])}
-    return subprocess.run(
-        [sys.executable, "-m", "smartasync", "stubgen", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
