@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_stubgen import _tool
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "typing"
 STUBS = CORPUS / "property_stubs"
@@ -37,14 +39,6 @@ _MARK = re.compile(r"#\s*E(?:\s|$)")
 
 def marked_lines(path: Path) -> set[int]:
     return {n for n, text in enumerate(path.read_text().splitlines(), 1) if _MARK.search(text)}
-
-
-def _tool(name: str) -> str:
-    beside = Path(sys.executable).with_name(name)
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed; it is in the test extra: pip install -e '.[test]'")
-    return found
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
