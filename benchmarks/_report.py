@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,29 @@ def git_state() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         return {}
     return {"commit": commit or None, "smartasync_dirty": bool(dirty)}
+
+
+def accelerator_state(sa: Any) -> dict[str, Any]:
+    """Whether the smartasync measured (`sa`, from wherever --pkg found it)
+    runs on its C accelerator, and if not why: read from that copy's own
+    `_speedups`, since another copy may load it or not for its own reasons."""
+    name = f"{sa.__name__}._speedups"
+    try:
+        speedups = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return {
+            "accelerator_active": False,
+            "accelerator_why_not": "this smartasync has no accelerator (no _speedups module)",
+        }
+    return {
+        "accelerator_active": bool(speedups.ACTIVE),
+        "accelerator_why_not": str(speedups.WHY_NOT),
+    }
+
+
+def accelerator_line(meta: dict[str, Any]) -> str:
+    if meta["accelerator_active"]:
+        return "C accelerator: active"
+    return f"C accelerator: not active ({meta['accelerator_why_not']}): pure Python"

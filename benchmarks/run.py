@@ -4,12 +4,18 @@ in the same process and the same run.
     python benchmarks/run.py            # full run, a few minutes
     python benchmarks/run.py --quick    # a few seconds; what CI runs
 
-Prints one Markdown table per scenario, the memory and thread figures and
-the targets of the issues, and writes JSON (default
-benchmarks/results/latest.json).  Figures are the best of several interleaved
-rounds; `noise` is how far the median round was above the best one.  Only the
-ratios mean anything across machines.  `every_python.py` runs this on each
-CPython present and regenerates the tables in benchmarks/README.md.
+Prints whether the smartasync measured runs on its C accelerator, one
+Markdown table per scenario, the memory and thread figures and the targets
+of the issues, and writes JSON (default benchmarks/results/latest.json).
+Figures are the best of several interleaved rounds; `noise` is how far the
+median round was above the best one.  Only the ratios mean anything across
+machines.  `every_python.py` runs this on each CPython present and
+regenerates the tables in benchmarks/README.md.
+
+    SMARTASYNC_NO_EXTENSIONS=1 python benchmarks/run.py   # pure-Python figures
+
+Targets that hold only with the accelerator (issue 21) are then shown as
+`pure Python`: their figures are read, not judged.
 
 Modules: _scenarios (what each group times), _decoration, _measure (running a
 group), _timing (timing loops), _threads, _memory, _growth (what a long run
@@ -42,7 +48,7 @@ from _growth import churn_table, growth_of_each_kind, growth_table, thread_churn
 from _measure import run_group  # noqa: E402
 from _memory import memory, memory_table  # noqa: E402
 from _peers import peers  # noqa: E402
-from _report import git_state, row_json, table  # noqa: E402
+from _report import accelerator_line, accelerator_state, git_state, row_json, table  # noqa: E402
 from _scenarios import groups  # noqa: E402
 from _subjects import build_smart  # noqa: E402
 from _timing import UNROLL  # noqa: E402
@@ -147,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "smartasync_version": getattr(sa, "__version__", None),
             "smartasync_path": str(Path(sa.__file__).parent),
+            **accelerator_state(sa),
             "baseline_path": str(args.baseline.resolve()) if args.baseline else None,
             "quick": args.quick,
             "rounds": rounds,
@@ -163,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         **{section.key: None for section in all_sections},
         "targets": [],
     }
+    meta = report["meta"]
+    print(
+        f"smartasync {meta['smartasync_version']} ({meta['smartasync_path']}); "
+        f"{accelerator_line(meta)}",
+        end="\n\n",
+        flush=True,
+    )
     started = time.perf_counter()
     worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bench-worker")
 
@@ -192,9 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             report[section.key] = section.run()
             print(section.show(report[section.key]), end="\n\n", flush=True)
     report["targets"] = _targets.evaluate(report)
-    report["meta"]["seconds"] = time.perf_counter() - started
-    print("### Targets (issues 6, 10 and 14; judged on the median of per-round figures)\n")
+    meta["seconds"] = time.perf_counter() - started
+    print("### Targets (issues 6, 10, 14 and 21; judged on the median of per-round figures)\n")
     print(_targets.table(report["targets"]))
+    if not meta["accelerator_active"]:
+        print(
+            f"\nTargets for the C accelerator (issue 21) are shown as `{_targets.PURE_PYTHON}`, "
+            f"not judged: it was not active ({meta['accelerator_why_not']})."
+        )
     if baseline is None:
         print(
             "\nThe uncontended cost of a change to the engine (issue 10: <= 0.3 µs): "
@@ -208,11 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Peers skipped (--no-peers).")
     for line in skipped:
         print(f"Peer skipped: {line}")
-    meta = report["meta"]
     print(
         f"Python {meta['python']} ({meta['implementation']}), {meta['platform']}, "
-        f"{meta['cpus']} CPUs, {meta['date_utc']}; best of {rounds} rounds; "
-        f"{meta['seconds']:.1f} s"
+        f"{meta['cpus']} CPUs, {meta['date_utc']}; {accelerator_line(meta)}; "
+        f"best of {rounds} rounds; {meta['seconds']:.1f} s"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")

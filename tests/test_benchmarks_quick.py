@@ -2,12 +2,15 @@
 fresh interpreter, checked for a clean exit and well-formed JSON, and every
 target of the issues read from exactly one subject and one floor.  Timings
 are never asserted (shared, noisy machines): a target may pass or fail, but
-never be missing."""
+never be missing.  A target for the C accelerator is judged exactly when the
+run says the accelerator was active; otherwise it is shown as pure Python.
+Run the file with and without SMARTASYNC_NO_EXTENSIONS=1 to check both."""
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +62,7 @@ def check_report(report: dict[str, Any]) -> None:
         report
     )
     assert report["meta"]["quick"] is True
+    check_accelerator(report["meta"])
     assert set(report["groups"]) == GROUPS
     for key, group in report["groups"].items():
         assert group["floors"], key
@@ -81,13 +85,33 @@ def check_report(report: dict[str, Any]) -> None:
     check_targets(report)
 
 
+def check_accelerator(meta: dict[str, Any]) -> None:
+    """The run says whether the smartasync it measured ran on the C
+    accelerator, and if not why (the run inherits this environment)."""
+    active, why_not = meta["accelerator_active"], meta["accelerator_why_not"]
+    assert isinstance(active, bool), meta
+    assert isinstance(why_not, str), meta
+    assert active == (why_not == ""), meta
+    if os.environ.get("SMARTASYNC_NO_EXTENSIONS", "") not in ("", "0"):
+        assert not active, meta
+        assert "SMARTASYNC_NO_EXTENSIONS" in why_not, meta
+
+
 def check_targets(report: dict[str, Any]) -> None:
-    """Every target was read, from one subject and one floor row of its group."""
+    """Every target was read, from one subject and one floor row of its group;
+    a target for the accelerator is judged exactly when it was active."""
     judged = [t for t in _targets.TARGETS if not t.needs_baseline]
     assert len(report["targets"]) == len(judged)
+    active = report["meta"]["accelerator_active"]
     for target, item in zip(judged, report["targets"], strict=True):
         assert item["target"] == target.what
-        assert item["status"] in ("pass", "FAIL", "superseded"), item
+        assert item["needs_accelerator"] is target.needs_accelerator, item
+        if target.superseded_by is not None:
+            assert item["status"] == "superseded", item
+        elif target.needs_accelerator and not active:
+            assert item["status"] == _targets.PURE_PYTHON, item
+        else:
+            assert item["status"] in ("pass", "FAIL"), item
         assert item["value"] is not None, item
         if target.figure in _targets.TIMED:
             names = [row["name"] for row in report["groups"][target.group]["rows"]]
@@ -170,6 +194,30 @@ def test_a_target_with_two_rows_of_its_name_is_missing() -> None:
     item = _item(report, WHAT)
     assert item["status"] == "missing"
     assert "2 rows named" in item["reason"]
+
+
+def _accelerated(active: bool | None) -> list[dict[str, Any]]:
+    """The items of the accelerator's targets in a run whose meta says
+    `active` (None: says nothing, as a report from before the accelerator)."""
+    report = _report((_targets.SMART, [2.0, 2.2]), (_targets.RAW_AWAIT, [1.0, 1.0]))
+    report["groups"]["async_call"] = report["groups"].pop("sync_trivial_main")
+    if active is not None:
+        report["meta"]["accelerator_active"] = active
+    return [
+        item
+        for item in _targets.evaluate(report, (3, 11))
+        if item["needs_accelerator"] and item["group"] == "async_call"
+    ]
+
+
+def test_an_accelerator_target_is_judged_only_when_the_run_had_it() -> None:
+    (judged,) = _accelerated(True)
+    assert judged["status"] == "pass"  # 2.1x, the median of 2.0x and 2.2x
+    for active in (False, None):
+        (shown,) = _accelerated(active)
+        assert shown["status"] == _targets.PURE_PYTHON
+        assert shown["value"] == judged["value"]  # the figure is still read
+        assert shown["value_from_best"] == judged["value_from_best"]
 
 
 def test_per_python_limits() -> None:
