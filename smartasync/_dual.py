@@ -21,12 +21,40 @@ from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _codegen
+from ._asyncio_internals import running_loop
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
 from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
-from ._modes import AUTO, Mode
-from ._runner import prune_traceback
+from ._modes import AUTO, HOT_BY_THREAD, INSTANCE_KEY, Home, Mode
+from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions
+from ._runner import prune_traceback, run_blocking
+from ._speedups import speedups as _c
 
 _new = object.__new__
+
+# The C accelerator, when loaded (see _speedups): DualFunction and DualBound
+# are built on its base types, and a specialised method is bound and called
+# in C.  Its fast path is the generated `__call__`'s (the rule's INLINE tests
+# over the same objects, handed over here once); what it declines goes to the
+# same `dispatch`.  Without it the bases are plain `object`.
+if TYPE_CHECKING or _c is None:
+    _FunctionBase = object
+    _BoundBase = object
+else:
+    _FunctionBase = _c.Function
+    _BoundBase = _c.Bound
+    _c.configure(
+        AUTO,
+        Home,
+        INSTANCE_KEY,
+        async_comprehensions,
+        NOT_PLAIN_SYNC,
+        running_loop,
+        dispatch,
+        run_blocking,
+        fail,
+        ASYNC_CODE_FLAGS,
+        HOT_BY_THREAD,
+    )
 
 
 def _doc(self: Any) -> str | None:
@@ -50,6 +78,8 @@ def _generated_type(name: str, base: type, module: str, *methods: Any, **extra: 
         "aio": aio,
         **extra,
     }
+    if call is None:  # calls are the C base type's (see _specialize)
+        del namespace["__call__"]
     return type(name, (base,), namespace)
 
 
@@ -89,7 +119,7 @@ class _Introspection:
         raise NotImplementedError
 
 
-class DualFunction(_Introspection):
+class DualFunction(_Introspection, _FunctionBase):
     """An `async def` made dual.  Call it (the caller decides), or call
     `.sync(...)` to run it to completion, `.aio(...)` to get the coroutine."""
 
@@ -184,19 +214,35 @@ class DualFunction(_Introspection):
         name = getattr(fn, "__name__", "function")
         # inspect.signature() is half the cost of specialising: once, not per variant.
         params = _codegen.signature_parameters(fn, self._kind is CONTEXT_MANAGER)
-        call, sync, aio = self._generate(bound=True, params=params)
-        # staticmethod: a DualFunction is itself a descriptor, and read through
-        # a bound object it would bind again.
+        bound_call: Callable[..., Any] | None
+        bound_call, sync, aio = self._generate(bound=True, params=params)
+        if _c is not None:
+            # The bound object's `_dual` is a C field, and its calls are the C
+            # vectorcall (the generated `__call__` stays the reference, and is
+            # kept for a context manager's call, which the C path does not do).
+            extra: dict[str, Any] = {}
+            if self._kind is not CONTEXT_MANAGER:
+                bound_call = None
+        else:
+            # staticmethod: a DualFunction is itself a descriptor, and read
+            # through a bound object it would bind again.
+            extra = {"_dual": staticmethod(self)}
         bound_type = _generated_type(
             name,
             DualBound,
             module,
-            call,
+            bound_call,
             sync,
             FlaggedAioDescriptor(aio) if AIO_BY_FLAGS else aio,
-            _dual=staticmethod(self),
+            **extra,
             **_forwarded(self.__dict__),
         )
+        if _c is not None:
+            # Before the swap below: the C `__get__` reads what this stores.
+            _c.arm(self, bound_type, fn, self.__qualname__, self._accelerator_flags())
+            binder: Any = _c.Function.__dict__["__get__"]  # the C slot, given back
+        else:
+            binder = self._binder(bound_type, self.__qualname__)
         call, sync, aio = self._generate(bound=False, params=params)
         self.__class__ = _generated_type(
             name,
@@ -205,9 +251,22 @@ class DualFunction(_Introspection):
             call,
             staticmethod(sync),  # `f.sync` is the function: see _codegen.build
             FlaggedAioDescriptor(aio) if AIO_BY_FLAGS else staticmethod(aio),
-            __get__=self._binder(bound_type, self.__qualname__),
+            __get__=binder,
             _specialized=True,
         )
+
+    def _accelerator_flags(self) -> int:
+        """What the C call must know of this method (see _codegen.build: the
+        same choices of template)."""
+        assert _c is not None
+        flags = _c.CLASSMETHOD if isinstance(self, DualClassMethod) else 0
+        if self._smart:
+            flags |= _c.SMART
+        if self._mode in (None, AUTO):
+            flags |= _c.FAST
+        if self._kind is COROUTINE:
+            flags |= _c.COROUTINE
+        return flags
 
     def _generate(
         self, *, bound: bool, params: list[inspect.Parameter] | None
@@ -314,7 +373,7 @@ class DualClassMethod(DualFunction):
         return f"<smartasync {self._kind} classmethod {self.__qualname__}>"
 
 
-class DualBound(_Introspection):
+class DualBound(_Introspection, _BoundBase):
     """A dual method bound to its object (or class).  Each method gets a
     subclass of its own, generated with the method's exact signature."""
 
@@ -322,8 +381,10 @@ class DualBound(_Introspection):
     # class's own qualname: no class-level property can serve instances.
     # `_dual` is a slot for GenericBound (the first uses); a generated type
     # shadows it with a class attribute, and the two share one layout, so a
-    # GenericBound can become its method's generated type in place.
-    __slots__ = ("__qualname__", "__self__", "_dual")
+    # GenericBound can become its method's generated type in place.  With
+    # the accelerator all three are the C base type's fields, and `_dual` is
+    # set on every bound object.
+    __slots__ = ("__qualname__", "__self__", "_dual") if _c is None else ()
     if TYPE_CHECKING:
         __self__: Any
         __qualname__: str
@@ -365,6 +426,9 @@ class DualBound(_Introspection):
         # What `type(meth)(func, obj)` does: rebinding, as weakref.WeakMethod
         # does when called.  (The hot path makes bound objects with
         # object.__new__, which does not come here.)
+        if _c is not None:
+            bound: DualBound = _c.bind(cls, obj, func.__qualname__, func)
+            return bound
         bound = _new(cls)
         bound.__self__ = obj
         bound.__qualname__ = func.__qualname__
@@ -453,6 +517,8 @@ class GenericBound(DualBound):
             # next calls (same layout); this call stays generic, since calling
             # through would put a frame between the caller and the rule.
             _set_class(self, type(_specialised(dual, source)))
+            if _c is not None:
+                _c.armed(self)  # its C vectorcall, as the bound objects made in C have
         try:
             return _generic_call(
                 dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs

@@ -1,0 +1,53 @@
+"""The optional C accelerator (DESIGN §8): loaded here or not at all.
+
+`_smartasync_speedups` is a companion distribution (`speedups/` in the
+repository, `smartasync-speedups` once published).  When it is importable,
+`_dual` builds `DualFunction` and `DualBound` on its C base types, and a
+specialised method is bound and called in C (its fast path, the generated
+`__call__`'s, is the C vectorcall; everything else stays Python).  Without
+it every behaviour is the same, only slower.
+
+It is not loaded when:
+* `SMARTASYNC_NO_EXTENSIONS=1` (the aiohttp/yarl/multidict convention);
+* the interpreter is a free-threaded build: the module declares nothing about
+  running without the GIL, and nobody has verified that it can;
+* it is not CPython, or the module's ABI number is not the one this code was
+  written for (a companion from another smartasync version);
+* importing it fails for any reason (a wheel built for another Python, a
+  subinterpreter that refuses single-phase modules).
+`WHY_NOT` says which, for tests and bug reports (`python -m smartasync`).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sysconfig
+from types import ModuleType
+from typing import Final
+
+# The C module's ABI number (its `ABI` constant) that this code is written for.
+ABI: Final = 1
+ENV: Final = "SMARTASYNC_NO_EXTENSIONS"
+
+
+def _load() -> tuple[ModuleType | None, str]:
+    if os.environ.get(ENV, "") not in ("", "0"):
+        return None, f"{ENV} is set"
+    if platform.python_implementation() != "CPython":
+        return None, f"not CPython ({platform.python_implementation()})"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None, "a free-threaded build: the accelerator is not verified without the GIL"
+    try:
+        # (an extension module without stubs: typed as Any here)
+        import _smartasync_speedups as module  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        return None, f"not installed ({exc})"
+    found = getattr(module, "ABI", None)
+    if found != ABI:
+        return None, f"its ABI is {found}, this smartasync needs {ABI}: reinstall it"
+    return module, ""
+
+
+speedups, WHY_NOT = _load()
+ACTIVE: Final = speedups is not None

@@ -1,0 +1,642 @@
+/* smartasync's optional accelerator: the binding and the bare call of a
+ * specialised dual method, in C.  Nothing here is public API.
+ *
+ * The pure-Python package is the reference: `smartasync._dual` generates, for
+ * each method, a bound-method type whose `__call__` applies the call rule's
+ * inline tests (`smartasync._rule.INLINE`) and hands everything else to
+ * `_dispatch.dispatch`.  That costs two re-entries of the eval loop per call:
+ * the dual function's `__get__` (a Python function in a type slot), then the
+ * bound object's `__call__` (through `slot_tp_call`).  This module gives the
+ * same two steps as C slots:
+ *
+ *   Function   a base type of `DualFunction`.  Its `tp_descr_get` is used
+ *              only by specialised dual functions (their generated class
+ *              names `Function.__dict__["__get__"]`, which gives the C slot
+ *              back); it makes a bound object of the method's generated type
+ *              from the fields `arm()` stored.
+ *   Bound      a base type of `DualBound`, holding `__self__`,
+ *              `__qualname__` and `_dual`, with a vectorcall that is the
+ *              generated `__call__`'s fast path, word for word:
+ *                - read the caller's code object and (in a smart class) the
+ *                  receiver's mode slot, once;
+ *                - an async caller whose mode passes gets `fn(obj, ...)`;
+ *                - a plain sync caller of a coroutine method, when the mode
+ *                  passes, gets `run_blocking(coro, name, frame, True, obj)`;
+ *                - every other call: `dispatch(dual, obj, frame, coro)`;
+ *                - a failure after the coroutine exists: `fail(exc, coro)`.
+ *              tests/test_rule_equivalence.py runs this and the Python paths
+ *              over the same callers.
+ *
+ * Every Python object the tests need (the AUTO mode, the Home type, the
+ * remembered comprehensions, dispatch, ...) is handed over once by
+ * `configure()`, from `smartasync._speedups`, so the rule keeps one source.
+ * The module keeps them in static variables (single-phase init): it refuses
+ * subinterpreters with their own GIL, and smartasync then runs pure Python.
+ * It declares nothing about free threading; smartasync does not load it on a
+ * free-threaded build.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define Py_T_OBJECT_EX T_OBJECT_EX
+#endif
+
+/* Bumped whenever configure()'s arguments or arm()'s flags change: smartasync
+ * loads only the ABI it was written for. */
+#define ABI 1
+
+/* arm()'s flags (mirrored in smartasync/_speedups.py). */
+#define F_SMART 1        /* a smart class: read the receiver's mode slot */
+#define F_FAST 2         /* the mode can only be auto: the inline tests apply */
+#define F_COROUTINE 4    /* a coroutine method: a plain sync caller runs it here */
+#define F_CLASSMETHOD 8  /* binds to the class, read through the class or an instance */
+
+/* -- what configure() hands over ------------------------------------------- */
+static PyObject *AUTO;                 /* _modes.AUTO */
+static PyObject *HOME;                 /* _modes.Home */
+static PyObject *INSTANCE_KEY;         /* "_smartasync_mode" */
+static PyObject *ASYNC_COMPREHENSIONS; /* _rule.async_comprehensions: {id(code): code} */
+static PyObject *NOT_PLAIN_SYNC;       /* _rule.NOT_PLAIN_SYNC: {co_name: qualnames} */
+static PyObject *RUNNING;              /* the running-loop getter (3.12+ home test) */
+static PyObject *DISPATCH;             /* _dispatch.dispatch */
+static PyObject *RUN;                  /* _runner.run_blocking */
+static PyObject *FAIL;                 /* _dispatch.fail */
+static PyObject *STR_HOT, *STR_PLAIN, *STR_THREAD_ID;
+static int ASYNC_CODE_FLAGS;
+static int HOT_BY_THREAD;
+static int configured;
+
+/* -- types ----------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *bound_type; /* NULL until arm() */
+    PyObject *fn;             /* the wrapped `async def` */
+    PyObject *name;           /* its qualified name, for errors */
+    int flags;
+} FunctionObject;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *self_;    /* __self__ */
+    PyObject *qualname; /* __qualname__ */
+    PyObject *dual;     /* _dual: the FunctionObject */
+} BoundObject;
+
+static PyTypeObject FunctionType;
+static PyTypeObject BoundType;
+
+/* -- the call rule's inline tests (smartasync/_rule.py INLINE) ------------- */
+
+/* ASYNC_CALLER: 1 yes, 0 not for sure, -1 error. */
+static int
+async_caller(PyCodeObject *code)
+{
+    if (code->co_flags & ASYNC_CODE_FLAGS) {
+        return 1;
+    }
+    if (PyDict_GET_SIZE(ASYNC_COMPREHENSIONS) == 0) {
+        return 0;
+    }
+    PyObject *key = PyLong_FromVoidPtr(code);
+    if (key == NULL) {
+        return -1;
+    }
+    int found = PyDict_Contains(ASYNC_COMPREHENSIONS, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* PLAIN_SYNC_CALLER: 1 yes, 0 no (to dispatch), -1 error. */
+static int
+plain_sync_caller(PyCodeObject *code)
+{
+    PyObject *qualnames = PyDict_GetItemWithError(NOT_PLAIN_SYNC, code->co_name);
+    if (qualnames == NULL) {
+        return PyErr_Occurred() ? -1 : 1;
+    }
+    Py_INCREF(qualnames);
+    int listed = PySequence_Contains(qualnames, code->co_qualname);
+    Py_DECREF(qualnames);
+    return listed < 0 ? -1 : !listed;
+}
+
+/* ASYNC_PASSES for what the mode slot holds: 1, 0 or -1. */
+static int
+async_passes(PyObject *m)
+{
+    if (m == AUTO) {
+        return 1;
+    }
+    if ((PyObject *)Py_TYPE(m) != HOME) {
+        return 0;
+    }
+    PyObject *hot = PyObject_GetAttr(m, STR_HOT);
+    if (hot == NULL) {
+        return -1;
+    }
+    int answer;
+    if (HOT_BY_THREAD) { /* 3.11: the loop's thread is the caller's */
+        PyObject *owner = PyObject_GetAttr(hot, STR_THREAD_ID);
+        Py_DECREF(hot);
+        if (owner == NULL) {
+            return -1;
+        }
+        PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+        if (ident == NULL) {
+            Py_DECREF(owner);
+            return -1;
+        }
+        answer = PyObject_RichCompareBool(owner, ident, Py_EQ);
+        Py_DECREF(owner);
+        Py_DECREF(ident);
+        return answer;
+    }
+    PyObject *running = PyObject_CallNoArgs(RUNNING);
+    if (running == NULL) {
+        Py_DECREF(hot);
+        return -1;
+    }
+    answer = hot == running;
+    Py_DECREF(hot);
+    Py_DECREF(running);
+    return answer;
+}
+
+/* SYNC_PASSES: 1, 0 or -1. */
+static int
+sync_passes(PyObject *m)
+{
+    if (m == AUTO) {
+        return 1;
+    }
+    if ((PyObject *)Py_TYPE(m) != HOME) {
+        return 0;
+    }
+    PyObject *plain = PyObject_GetAttr(m, STR_PLAIN);
+    if (plain == NULL) {
+        return -1;
+    }
+    int answer = PyObject_IsTrue(plain);
+    Py_DECREF(plain);
+    return answer;
+}
+
+/* -- calls ----------------------------------------------------------------- */
+
+/* `target(first, *args, **kw)`, using the free slot in front of the
+ * arguments when the caller left one (PY_VECTORCALL_ARGUMENTS_OFFSET). */
+static PyObject *
+call_prepended(PyObject *target, PyObject *first, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t total = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
+        PyObject **slots = (PyObject **)args - 1;
+        PyObject *kept = slots[0];
+        slots[0] = first;
+        PyObject *result = PyObject_Vectorcall(target, slots, nargs + 1, kwnames);
+        slots[0] = kept;
+        return result;
+    }
+    PyObject *small[8];
+    PyObject **stack = small;
+    if (total + 1 > 8) {
+        stack = PyMem_Malloc((total + 1) * sizeof(PyObject *));
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = first;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *result = PyObject_Vectorcall(target, stack, nargs + 1, kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
+
+/* The exception being raised, taken (3.11 has no PyErr_GetRaisedException). */
+static PyObject *
+take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static void
+raise_exception(PyObject *exc) /* steals exc */
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* `raise fail(exc, coro)`: close the coroutine if nothing started it, prune
+ * smartasync's frames from the traceback (the generated code's except). */
+static PyObject *
+failed(PyObject *coro)
+{
+    PyObject *exc = take_exception();
+    if (exc == NULL) {
+        return NULL;
+    }
+    PyObject *given = PyObject_CallFunctionObjArgs(FAIL, exc, coro ? coro : Py_None, NULL);
+    Py_DECREF(exc);
+    if (given != NULL) {
+        raise_exception(given);
+    }
+    return NULL;
+}
+
+static PyObject *
+bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    BoundObject *b = (BoundObject *)self;
+    FunctionObject *d = (FunctionObject *)b->dual;
+    PyObject *obj = b->self_;
+    if (obj == NULL || d == NULL || d->bound_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "smartasync: a dual method bound without its object");
+        return NULL;
+    }
+    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the caller's */
+    if (frame == NULL) {                      /* as sys._getframe(1) in the generated code */
+        PyErr_SetString(PyExc_ValueError, "call stack is not deep enough");
+        return NULL;
+    }
+    int flags = d->flags;
+    PyObject *result = NULL, *coro = NULL, *m = NULL;
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    Py_INCREF(obj); /* a call may rebind __self__ under us */
+    if (flags & F_FAST) {
+        if (flags & F_SMART) {
+            m = PyObject_GetAttr(obj, INSTANCE_KEY);
+            if (m == NULL) {
+                goto done;
+            }
+        }
+        int answer = async_caller(code);
+        if (answer < 0) {
+            goto done;
+        }
+        if (answer) {
+            answer = m == NULL ? 1 : async_passes(m);
+            if (answer < 0) {
+                goto done;
+            }
+            if (answer) {
+                result = call_prepended(d->fn, obj, args, nargsf, kwnames);
+                goto done;
+            }
+        }
+        else if (flags & F_COROUTINE) {
+            answer = m == NULL ? 1 : sync_passes(m);
+            if (answer > 0) {
+                answer = plain_sync_caller(code);
+            }
+            if (answer < 0) {
+                goto done;
+            }
+            if (answer) {
+                coro = call_prepended(d->fn, obj, args, nargsf, kwnames);
+                if (coro == NULL) {
+                    goto done;
+                }
+                result = PyObject_CallFunctionObjArgs(RUN, coro, d->name, (PyObject *)frame,
+                                                      Py_True, obj, NULL);
+                if (result == NULL) {
+                    failed(coro);
+                }
+                goto done;
+            }
+        }
+    }
+    coro = call_prepended(d->fn, obj, args, nargsf, kwnames);
+    if (coro == NULL) {
+        goto done;
+    }
+    result = PyObject_CallFunctionObjArgs(DISPATCH, (PyObject *)d, obj, (PyObject *)frame, coro,
+                                          NULL);
+    if (result == NULL) {
+        failed(coro);
+    }
+done:
+    Py_XDECREF(coro);
+    Py_XDECREF(m);
+    Py_DECREF(obj);
+    Py_DECREF(code);
+    return result;
+}
+
+/* tp_call: for a bound object made without its vectorcall pointer (by
+ * object.__new__, or one whose class was swapped to the generated type). */
+static PyObject *
+bound_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    Py_ssize_t nkw = kwargs ? PyDict_GET_SIZE(kwargs) : 0;
+    if (nkw == 0) {
+        return bound_vectorcall(self, &PyTuple_GET_ITEM(args, 0), nargs, NULL);
+    }
+    PyObject **stack = PyMem_Malloc((nargs + nkw) * sizeof(PyObject *));
+    if (stack == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *kwnames = PyTuple_New(nkw);
+    if (kwnames == NULL) {
+        PyMem_Free(stack);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        stack[i] = PyTuple_GET_ITEM(args, i);
+    }
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(kwargs, &pos, &key, &value)) {
+        PyTuple_SET_ITEM(kwnames, i, Py_NewRef(key));
+        stack[nargs + i] = value;
+        i++;
+    }
+    PyObject *result = bound_vectorcall(self, stack, nargs, kwnames);
+    Py_DECREF(kwnames);
+    PyMem_Free(stack);
+    return result;
+}
+
+static int
+bound_traverse(BoundObject *b, visitproc visit, void *arg)
+{
+    Py_VISIT(b->self_);
+    Py_VISIT(b->qualname);
+    Py_VISIT(b->dual);
+    return 0;
+}
+
+static int
+bound_clear(BoundObject *b)
+{
+    Py_CLEAR(b->self_);
+    Py_CLEAR(b->qualname);
+    Py_CLEAR(b->dual);
+    return 0;
+}
+
+static void
+bound_dealloc(BoundObject *b)
+{
+    PyObject_GC_UnTrack(b);
+    bound_clear(b);
+    Py_TYPE(b)->tp_free((PyObject *)b);
+}
+
+static PyMemberDef bound_members[] = {
+    {"__self__", Py_T_OBJECT_EX, offsetof(BoundObject, self_), 0, NULL},
+    {"__qualname__", Py_T_OBJECT_EX, offsetof(BoundObject, qualname), 0, NULL},
+    {"_dual", Py_T_OBJECT_EX, offsetof(BoundObject, dual), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject BoundType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_smartasync_speedups.Bound",
+    .tp_basicsize = sizeof(BoundObject),
+    .tp_dealloc = (destructor)bound_dealloc,
+    .tp_vectorcall_offset = offsetof(BoundObject, vectorcall),
+    .tp_call = bound_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC
+                | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_traverse = (traverseproc)bound_traverse,
+    .tp_clear = (inquiry)bound_clear,
+    .tp_members = bound_members,
+    /* tp_new: object's (see PyInit) */
+};
+
+/* A new bound object of `type` (a subclass of Bound), its vectorcall set. */
+static PyObject *
+make_bound(PyTypeObject *type, PyObject *obj, PyObject *qualname, PyObject *dual)
+{
+    BoundObject *b = (BoundObject *)type->tp_alloc(type, 0);
+    if (b == NULL) {
+        return NULL;
+    }
+    b->vectorcall = bound_vectorcall;
+    b->self_ = Py_NewRef(obj);
+    b->qualname = Py_NewRef(qualname);
+    b->dual = Py_NewRef(dual);
+    return (PyObject *)b;
+}
+
+/* -- Function -------------------------------------------------------------- */
+
+/* The generated `__get__` (DualFunction._binder): used only once armed. */
+static PyObject *
+function_get(PyObject *self, PyObject *obj, PyObject *owner)
+{
+    FunctionObject *d = (FunctionObject *)self;
+    if (d->bound_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "smartasync: a dual function bound before arm()");
+        return NULL;
+    }
+    PyObject *target;
+    if (d->flags & F_CLASSMETHOD) {
+        target = owner != NULL && owner != Py_None ? owner : (PyObject *)Py_TYPE(obj);
+    }
+    else {
+        if (obj == NULL || obj == Py_None) {
+            return Py_NewRef(self);
+        }
+        target = obj;
+    }
+    return make_bound(d->bound_type, target, d->name, self);
+}
+
+static int
+function_traverse(FunctionObject *d, visitproc visit, void *arg)
+{
+    Py_VISIT(d->bound_type);
+    Py_VISIT(d->fn);
+    Py_VISIT(d->name);
+    return 0;
+}
+
+static int
+function_clear(FunctionObject *d)
+{
+    Py_CLEAR(d->bound_type);
+    Py_CLEAR(d->fn);
+    Py_CLEAR(d->name);
+    return 0;
+}
+
+static void
+function_dealloc(FunctionObject *d)
+{
+    PyObject_GC_UnTrack(d);
+    function_clear(d);
+    Py_TYPE(d)->tp_free((PyObject *)d);
+}
+
+static PyTypeObject FunctionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_smartasync_speedups.Function",
+    .tp_basicsize = sizeof(FunctionObject),
+    .tp_dealloc = (destructor)function_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)function_traverse,
+    .tp_clear = (inquiry)function_clear,
+    .tp_descr_get = function_get,
+};
+
+/* -- module functions ------------------------------------------------------ */
+
+static PyObject *
+configure(PyObject *module, PyObject *args)
+{
+    PyObject *auto_, *home, *key, *comprehensions, *not_plain, *running, *dispatch, *run, *fail;
+    int code_flags, by_thread;
+    if (!PyArg_ParseTuple(args, "OOUO!O!OOOOip:configure", &auto_, &home, &key, &PyDict_Type,
+                          &comprehensions, &PyDict_Type, &not_plain, &running, &dispatch, &run,
+                          &fail, &code_flags, &by_thread)) {
+        return NULL;
+    }
+    Py_XSETREF(AUTO, Py_NewRef(auto_));
+    Py_XSETREF(HOME, Py_NewRef(home));
+    Py_XSETREF(INSTANCE_KEY, Py_NewRef(key));
+    Py_XSETREF(ASYNC_COMPREHENSIONS, Py_NewRef(comprehensions));
+    Py_XSETREF(NOT_PLAIN_SYNC, Py_NewRef(not_plain));
+    Py_XSETREF(RUNNING, Py_NewRef(running));
+    Py_XSETREF(DISPATCH, Py_NewRef(dispatch));
+    Py_XSETREF(RUN, Py_NewRef(run));
+    Py_XSETREF(FAIL, Py_NewRef(fail));
+    ASYNC_CODE_FLAGS = code_flags;
+    HOT_BY_THREAD = by_thread;
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+arm(PyObject *module, PyObject *args)
+{
+    PyObject *dual, *fn, *name;
+    PyTypeObject *bound_type;
+    int flags;
+    if (!PyArg_ParseTuple(args, "O!O!OUi:arm", &FunctionType, &dual, &PyType_Type, &bound_type,
+                          &fn, &name, &flags)) {
+        return NULL;
+    }
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "arm() before configure()");
+        return NULL;
+    }
+    if (!PyType_IsSubtype(bound_type, &BoundType)) {
+        PyErr_SetString(PyExc_TypeError, "arm(): the bound type must subclass Bound");
+        return NULL;
+    }
+    FunctionObject *d = (FunctionObject *)dual;
+    /* The bound type's calls are this module's: give it the vectorcall flag,
+     * which a heap type does not inherit on 3.11 (3.12+ inherits it, and
+     * clears it if `__call__` is ever assigned; on 3.11 nothing assigns
+     * `__call__` on these generated types, which no user code can name). */
+    if (bound_type->tp_call == bound_call) {
+        bound_type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    }
+    Py_XSETREF(d->fn, Py_NewRef(fn));
+    Py_XSETREF(d->name, Py_NewRef(name));
+    d->flags = flags;
+    /* last: function_get tests it */
+    Py_XSETREF(d->bound_type, (PyTypeObject *)Py_NewRef((PyObject *)bound_type));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+bind(PyObject *module, PyObject *args)
+{
+    PyTypeObject *type;
+    PyObject *obj, *qualname, *dual;
+    if (!PyArg_ParseTuple(args, "O!OOO:bind", &PyType_Type, &type, &obj, &qualname, &dual)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(type, &BoundType)) {
+        PyErr_SetString(PyExc_TypeError, "bind(): the type must subclass Bound");
+        return NULL;
+    }
+    return make_bound(type, obj, qualname, dual);
+}
+
+static PyObject *
+armed(PyObject *module, PyObject *bound)
+{
+    /* a bound object whose class was swapped in place gets its vectorcall */
+    if (!PyObject_TypeCheck(bound, &BoundType)) {
+        PyErr_SetString(PyExc_TypeError, "armed(): not a Bound");
+        return NULL;
+    }
+    ((BoundObject *)bound)->vectorcall = bound_vectorcall;
+    return Py_NewRef(bound);
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, "Hand over the call rule's objects (once)."},
+    {"arm", arm, METH_VARARGS, "arm(dual, bound_type, fn, name, flags): a specialised dual."},
+    {"bind", bind, METH_VARARGS, "bind(type, obj, qualname, dual): a new bound object."},
+    {"armed", armed, METH_O, "armed(bound): set the vectorcall of a bound object made in Python."},
+    {NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_smartasync_speedups", "smartasync's optional accelerator (private).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__smartasync_speedups(void)
+{
+    /* object's own tp_new, so that object.__new__(Sub) accepts the Python
+     * subclasses (tp_new_wrapper refuses a static base with another tp_new,
+     * and PyType_Ready would leave a NULL one disallowing instantiation). */
+    FunctionType.tp_new = PyBaseObject_Type.tp_new;
+    BoundType.tp_new = PyBaseObject_Type.tp_new;
+    if (PyType_Ready(&FunctionType) < 0 || PyType_Ready(&BoundType) < 0) {
+        return NULL;
+    }
+    STR_HOT = PyUnicode_InternFromString("hot");
+    STR_PLAIN = PyUnicode_InternFromString("plain");
+    STR_THREAD_ID = PyUnicode_InternFromString("_thread_id");
+    if (STR_HOT == NULL || STR_PLAIN == NULL || STR_THREAD_ID == NULL) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Function", (PyObject *)&FunctionType) < 0
+        || PyModule_AddObjectRef(m, "Bound", (PyObject *)&BoundType) < 0
+        || PyModule_AddIntConstant(m, "ABI", ABI) < 0
+        || PyModule_AddIntConstant(m, "SMART", F_SMART) < 0
+        || PyModule_AddIntConstant(m, "FAST", F_FAST) < 0
+        || PyModule_AddIntConstant(m, "COROUTINE", F_COROUTINE) < 0
+        || PyModule_AddIntConstant(m, "CLASSMETHOD", F_CLASSMETHOD) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
