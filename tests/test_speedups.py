@@ -173,10 +173,11 @@ def test_errors_keep_their_message_and_close_the_coroutine() -> None:
     unclosed (warnings are errors here: "never awaited" would fail)."""
     obj = Many()
     specialise(obj)
+    wrong: Any = obj.plus  # (called wrongly on purpose)
     with pytest.raises(TypeError, match=r"^Many\.plus\(\) takes 2 positional arguments"):
-        obj.plus(1, 2)
+        wrong(1, 2)
     with pytest.raises(TypeError, match=r"^Many\.plus\(\) got an unexpected keyword"):
-        obj.plus(1, y=2)
+        wrong(1, y=2)
     with pytest.raises(LookupError):
         obj.broken(3)
     gc.collect()
@@ -187,8 +188,9 @@ async def test_errors_in_async_code() -> None:
     """The same in async code: argument errors at the call, others at the await."""
     obj = Many()
     specialise(obj)
+    wrong: Any = obj.plus
     with pytest.raises(TypeError, match=r"^Many\.plus\(\) takes 2 positional arguments"):
-        obj.plus(1, 2)
+        wrong(1, 2)
     with pytest.raises(LookupError):
         await obj.broken(3)
 
@@ -206,6 +208,7 @@ def test_calls_leak_no_references_sync() -> None:
     service: counts before and after many calls of each kind are equal."""
     obj = Many()
     specialise(obj)
+    wrong: Any = obj.plus
     before = _counts(obj)
     for i in range(2000):
         obj.plus(i)
@@ -216,7 +219,7 @@ def test_calls_leak_no_references_sync() -> None:
         except LookupError:
             pass
         try:
-            obj.plus(1, 2)
+            wrong(1, 2)
         except TypeError:
             pass
     assert _counts(obj) == before
