@@ -3,7 +3,8 @@
 Called by .ci/run after README.md's test command (which runs the whole suite,
 typing checks included, on `python3`).  For each other version X.Y found, it
 creates .venv-X.Y with that interpreter, installs the `runtime-test` extra and
-runs pytest without the files that check types or style (they compare the
+the C accelerator (`speedups/`; its build must succeed here), and runs pytest
+twice, with the accelerator and with SMARTASYNC_NO_EXTENSIONS=1, without the files that check types or style (they compare the
 output of mypy, ruff, basedpyright, pyrefly and ty with pinned answers, so the
 main run covers them, and those tools are not installed here) or run the
 benchmark smoke test.
@@ -15,8 +16,12 @@ X.Y is kept (a standard build over a free-threaded one, then the newest
 patch release).  SMARTASYNC_CI_PYTHONS, when set, replaces that search with
 its own whitespace-separated list of interpreters ("" means none).
 
+The main run's own Python gets its pure-Python runtime run too, in README's
+.venv (the main run had the accelerator).
+
 Then the runtime tests run once more on one of those versions (3.12 when
-found) with SMARTASYNC_ASYNCIO_FALLBACKS=1: every asyncio internal that
+found; its accelerated run is this one, to keep CI short) with
+SMARTASYNC_ASYNCIO_FALLBACKS=1: every asyncio internal that
 smartasync uses gives way to its public-API fallback
 (smartasync/_asyncio_internals.py), so the fallbacks, which a newer Python
 may need, are tested on every CI run.  One version is enough: the fallbacks
@@ -51,9 +56,18 @@ NOT_RUNTIME = [
     "tests/test_stubgen_properties.py",
     "tests/test_quality.py",
     "tests/test_benchmarks_quick.py",
+    "tests/test_packaging.py",
     "tests/typing",
 ]
 EXTRA = "runtime-test"
+# The C accelerator's companion distribution, installed beside the extra; a
+# failed build fails the install here (SPEEDUPS_REQUIRED) instead of leaving
+# pure Python to be tested twice.
+SPEEDUPS = "./speedups"
+SPEEDUPS_REQUIRED = {"SMARTASYNC_SPEEDUPS_REQUIRED": "1"}
+# Every runtime test run is repeated with the accelerator turned off, so that
+# both implementations are tested on every Python (DESIGN §8).
+PURE = {"SMARTASYNC_NO_EXTENSIONS": "1"}
 # The extra run with the asyncio fallbacks forced: its variable, and the
 # version it prefers (any other one found runs it if that one is absent).
 FALLBACKS_ENV = "SMARTASYNC_ASYNCIO_FALLBACKS"
@@ -167,24 +181,34 @@ def run(interp: Interpreter) -> tuple[bool, str, bool]:
     )
     if status == 0:
         status, installed = step(
-            f"{venv}/bin/python -m pip install -q -e '.[{EXTRA}]'",
-            [python, "-m", "pip", "install", "-q", "-e", f".[{EXTRA}]"],
+            f"{venv}/bin/python -m pip install -q -e '.[{EXTRA}]' {SPEEDUPS}",
+            [python, "-m", "pip", "install", "-q", "-e", f".[{EXTRA}]", SPEEDUPS],
+            SPEEDUPS_REQUIRED,
         )
         made += installed
     if status != 0:
         return False, f"FAILED to install (exit {status}, {made:.0f}s)", False
-    status, tested = runtime_tests(interp)
-    times = f"install {made:.0f}s + tests {tested:.0f}s"
-    if status != 0:
-        return False, f"FAILED (pytest exit {status}; {times})", True
-    return True, f"passed ({times})", True
+    # The accelerated run on FALLBACKS_ON is the one with the asyncio
+    # fallbacks forced (see run_with_fallbacks), not a third run.
+    passed, results = True, [f"install {made:.0f}s"]
+    variants = [PURE] if interp.version == FALLBACKS_ON else [{}, PURE]
+    for extra_env in variants:
+        status, tested = runtime_tests(interp, extra_env)
+        what = "pure Python" if extra_env else "accelerated"
+        if status != 0:
+            passed = False
+            results.append(f"{what}: FAILED (pytest exit {status}; {tested:.0f}s)")
+        else:
+            results.append(f"{what}: passed ({tested:.0f}s)")
+    return passed, "; ".join(results), True
 
 
 def runtime_tests(
-    interp: Interpreter, extra_env: dict[str, str] | None = None
+    interp: Interpreter, extra_env: dict[str, str] | None = None, venv: str | None = None
 ) -> tuple[int, float]:
-    """Run the runtime tests in .venv-X.Y (made by `run`): (exit status, seconds)."""
-    venv = f".venv-{interp.name}"
+    """Run the runtime tests in .venv-X.Y (made by `run`), or in `venv`:
+    (exit status, seconds)."""
+    venv = venv or f".venv-{interp.name}"
     python = str(ROOT / venv / "bin" / "python")
     ignores = [f"--ignore={path}" for path in NOT_RUNTIME]
     shown = "".join(f"{name}={value} " for name, value in (extra_env or {}).items())
@@ -210,6 +234,21 @@ def run_with_fallbacks(installed: dict[tuple[int, int], Interpreter]) -> tuple[b
     return True, f"{interp.name}: passed (tests {tested:.0f}s), {what}"
 
 
+def run_main_pure(here: tuple[int, int]) -> tuple[bool, str]:
+    """The main run's Python once more, its runtime tests in README's .venv
+    with the accelerator off (the main run had it on)."""
+    label = f"{here[0]}.{here[1]}"
+    what = "runtime tests, pure Python (SMARTASYNC_NO_EXTENSIONS=1), .venv"
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        return False, f"{label}: FAILED (no .venv from the main run), {what}"
+    print(f"\n=== {label}: {what}", flush=True)
+    interp = Interpreter(here, sys.version_info[2], False, sys.executable)
+    status, tested = runtime_tests(interp, PURE, venv=".venv")
+    if status != 0:
+        return False, f"{label}: FAILED (pytest exit {status}; tests {tested:.0f}s), {what}"
+    return True, f"{label}: passed (tests {tested:.0f}s), {what}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
@@ -225,6 +264,9 @@ def main() -> int:
         ok = args.main_status == 0
         result = "passed" if ok else f"FAILED (exit {args.main_status})"
         summary.append(f"{here[0]}.{here[1]}: {result}, full suite (main run)")
+        passed, result = run_main_pure(here)
+        ok = ok and passed
+        summary.append(result)
     found = discover()
     installed: dict[tuple[int, int], Interpreter] = {}
     newest = max([NEWEST_NAMED, *found])
