@@ -47,7 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The files that need mypy, ruff or the type checkers (or, for the benchmark
-# smoke test, only repeat what the main run checks).  Every other test file
+# smoke test and the packaging check, which builds wheels and venvs, only
+# repeat what the main run checks).  Every other test file
 # runs, so a new runtime test file is picked up without editing this list.
 NOT_RUNTIME = [
     "tests/test_mypy_plugin.py",
