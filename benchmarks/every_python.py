@@ -241,6 +241,8 @@ def _status(item: dict[str, Any]) -> str:
         return f"{value} **FAIL**"
     if status == "superseded":
         return f"{value} (superseded)"
+    if status == "pure Python":  # a target of the C accelerator, measured without it
+        return f"{value} (pure Python, not judged)"
     return f"{status}: {item['reason']}"
 
 

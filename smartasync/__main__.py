@@ -1,4 +1,5 @@
-"""Command line: `python -m smartasync stubgen MODULE_OR_PACKAGE [-o DIR] [--async-first] [--check]`."""
+"""Command line: `python -m smartasync stubgen MODULE_OR_PACKAGE [-o DIR] [--async-first] [--check]`,
+`python -m smartasync info`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ _USAGE = (
     "  stubgen   write .pyi stubs typing dual methods for checkers without a plugin\n"
     "            (default directory typings/, where pyright and basedpyright look;\n"
     "            --check writes nothing and exits 1 with a diff if they are stale)\n"
+    "  info      the version, the Python, and whether the C accelerator is in use\n"
+    "            (and if not, why): for bug reports\n"
 )
 
 
@@ -24,8 +27,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._stubgen import main as stubgen
 
         return stubgen(args[1:])
+    if args[0] == "info":
+        return info()
     sys.stderr.write(f"python -m smartasync: unknown command {args[0]!r}\n{_USAGE}")
     return 2
+
+
+def info() -> int:
+    import platform
+    import sysconfig
+
+    from . import __file__ as where
+    from . import __version__, _speedups
+
+    threading = "free-threaded" if sysconfig.get_config_var("Py_GIL_DISABLED") else "with the GIL"
+    accelerator = "active" if _speedups.ACTIVE else f"not in use ({_speedups.WHY_NOT})"
+    sys.stdout.write(
+        f"smartasync {__version__} ({where.rpartition('/')[0]})\n"
+        f"Python {platform.python_version()} ({platform.python_implementation()}, {threading})\n"
+        f"C accelerator: {accelerator}\n"
+    )
+    return 0
 
 
 if __name__ == "__main__":

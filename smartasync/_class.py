@@ -16,10 +16,11 @@ from types import FunctionType, MemberDescriptorType
 from typing import Any, Final
 
 from ._contexts import twin_enter, twin_exit
-from ._convert import to_dual
+from ._convert import ASYNC_ONLY_MARK, to_dual
 from ._dual import DualFunction
 from ._home import BORN_KEY, BOUND_KEY, WRAPPED_MARK, mark_class, wrap_aenter, wrap_aexit
 from ._iter import twin_iter, twin_next
+from ._kinds import ACM_HELPER_CODE, ASYNCGEN, COROUTINE
 from ._modes import (
     AUTO,
     CLASS_KEY,
@@ -31,6 +32,7 @@ from ._modes import (
     lookup_static,
 )
 from ._protocol import TWINS, is_dunder, is_public_inherited
+from ._speedups import speedups as _c
 
 _HOOK_MARK: Final = "__smartasync_hook__"
 
@@ -59,7 +61,22 @@ def walk(cls: type, mode: Mode | None = None, loop_bound: bool | None = None) ->
     setattr_: Any = setattr if type(cls).__setattr__ is _TYPE_SETATTR else _TYPE_SETATTR
     own = cls.__dict__
     static_mode = None if own_class_mode is AUTO else own_class_mode
-    for name, attr in list(own.items()):
+    items = list(own.items())
+    if _c is not None:
+        # The common shapes (a plain `async def`, an async generator
+        # function) made dual and set in C; the rest comes back for the loop
+        # below.  ~0.5 us a method less (see _speedups).
+        items = _c.walk_own(
+            cls,
+            items,
+            DualFunction,
+            COROUTINE,
+            ASYNCGEN,
+            ACM_HELPER_CODE,
+            ASYNC_ONLY_MARK,
+            "_is_coroutine_marker",
+        )
+    for name, attr in items:
         # is_dunder, inlined; `name[:1]` first: a one-character string is
         # cached, so a public name allocates nothing here.
         if name[:1] == "_" and name[:2] == "__" and name[-2:] == "__" and len(name) > 4:

@@ -125,15 +125,21 @@ class DualFunction(_Introspection, _FunctionBase):
 
     # No __getattr__ here or on DualBound: on 3.11 a class with __getattr__
     # loses the specialised attribute reads, which cost 90 ns per `await obj.m()`.
+    # With the accelerator all but `__dict__` and `__weakref__` are fields of
+    # its C base type (the class walk makes these objects in C).
     __slots__ = (
-        "__dict__",
-        "__qualname__",
-        "__weakref__",
-        "__wrapped__",
-        "_kind",
-        "_mode",
-        "_smart",
-        "_uses",
+        (
+            "__dict__",
+            "__qualname__",
+            "__weakref__",
+            "__wrapped__",
+            "_kind",
+            "_mode",
+            "_smart",
+            "_uses",
+        )
+        if _c is None
+        else ("__dict__", "__weakref__")
     )
     if TYPE_CHECKING:
         __wrapped__: Callable[..., Any]
@@ -244,6 +250,18 @@ class DualFunction(_Introspection, _FunctionBase):
         else:
             binder = self._binder(bound_type, self.__qualname__)
         call, sync, aio = self._generate(bound=False, params=params)
+        # The function's own calls in C too, where the generated `__call__`
+        # has no receiver to read (a smart class's method called through the
+        # class, `Cls.m(obj, x)`, keeps it; so do context managers and class
+        # methods, which the C path does not do).
+        own_calls_in_c = (
+            _c is not None
+            and not self._smart
+            and self._kind is not CONTEXT_MANAGER
+            and not isinstance(self, DualClassMethod)
+        )
+        if _c is not None and own_calls_in_c:
+            call = _c.Function.__dict__["__call__"]  # the C slot, given back
         self.__class__ = _generated_type(
             name,
             type(self),
@@ -254,6 +272,8 @@ class DualFunction(_Introspection, _FunctionBase):
             __get__=binder,
             _specialized=True,
         )
+        if _c is not None and own_calls_in_c:
+            _c.armed(self)  # its vectorcall, and its new type's flag
 
     def _accelerator_flags(self) -> int:
         """What the C call must know of this method (see _codegen.build: the

@@ -14,8 +14,10 @@ It is not loaded when:
 * it is not CPython, or the module's ABI number is not the one this code was
   written for (a companion from another smartasync version);
 * importing it fails for any reason (a wheel built for another Python, a
-  subinterpreter that refuses single-phase modules).
-`WHY_NOT` says which, for tests and bug reports (`python -m smartasync`).
+  subinterpreter that refuses single-phase modules);
+* another interpreter of this process uses it (its C state is per process:
+  a legacy subinterpreter shares it with the main one).
+`WHY_NOT` says which, for tests and bug reports (`python -m smartasync info`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from types import ModuleType
 from typing import Final
 
 # The C module's ABI number (its `ABI` constant) that this code is written for.
-ABI: Final = 1
+ABI: Final = 2
 ENV: Final = "SMARTASYNC_NO_EXTENSIONS"
 
 
@@ -46,6 +48,10 @@ def _load() -> tuple[ModuleType | None, str]:
     found = getattr(module, "ABI", None)
     if found != ABI:
         return None, f"its ABI is {found}, this smartasync needs {ABI}: reinstall it"
+    if not module.usable():
+        # Its C state serves one interpreter; a legacy subinterpreter (one
+        # per WSGI application under mod_wsgi) shares the loaded module.
+        return None, "in use by another interpreter of this process"
     return module, ""
 
 

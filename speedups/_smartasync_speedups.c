@@ -46,7 +46,7 @@
 
 /* Bumped whenever configure()'s arguments or arm()'s flags change: smartasync
  * loads only the ABI it was written for. */
-#define ABI 1
+#define ABI 2
 
 /* arm()'s flags (mirrored in smartasync/_speedups.py). */
 #define F_SMART 1        /* a smart class: read the receiver's mode slot */
@@ -68,10 +68,24 @@ static PyObject *STR_HOT, *STR_PLAIN, *STR_THREAD_ID;
 static int ASYNC_CODE_FLAGS;
 static int HOT_BY_THREAD;
 static int configured;
+/* The interpreter that configured the module.  A single-phase module's C
+ * state is shared by every legacy subinterpreter that imports it (mod_wsgi
+ * runs one per application): only the first may use it; the others run
+ * pure Python (`usable()`). */
+static PyInterpreterState *OWNER;
 
 /* -- types ----------------------------------------------------------------- */
 typedef struct {
     PyObject_HEAD
+    vectorcallfunc vectorcall; /* its own calls, once armed (see armed()) */
+    /* DualFunction's own attributes (its slots in pure Python) */
+    PyObject *wrapped;  /* __wrapped__ */
+    PyObject *qualname; /* __qualname__ */
+    PyObject *kind;     /* _kind */
+    PyObject *mode;     /* _mode */
+    PyObject *smart;    /* _smart */
+    PyObject *uses;     /* _uses */
+    /* what arm() stores when the method is specialised */
     PyTypeObject *bound_type; /* NULL until arm() */
     PyObject *fn;             /* the wrapped `async def` */
     PyObject *name;           /* its qualified name, for errors */
@@ -268,27 +282,35 @@ failed(PyObject *coro)
     return NULL;
 }
 
+/* `fn(obj, ...)` for a bound call, `fn(...)` for the function's own. */
 static PyObject *
-bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+call_fn(PyObject *fn, PyObject *obj, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    BoundObject *b = (BoundObject *)self;
-    FunctionObject *d = (FunctionObject *)b->dual;
-    PyObject *obj = b->self_;
-    if (obj == NULL || d == NULL || d->bound_type == NULL) {
-        PyErr_SetString(PyExc_TypeError, "smartasync: a dual method bound without its object");
-        return NULL;
+    if (obj == NULL) {
+        return PyObject_Vectorcall(fn, args, nargsf, kwnames);
     }
+    return call_prepended(fn, obj, args, nargsf, kwnames);
+}
+
+/* The generated `__call__`, for the dual function `d` bound to `obj` (or,
+ * obj NULL, called itself: its receiver for the mode is then None). */
+static PyObject *
+rule_call(FunctionObject *d, PyObject *obj, PyObject *const *args, size_t nargsf,
+          PyObject *kwnames)
+{
     PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the caller's */
     if (frame == NULL) {                      /* as sys._getframe(1) in the generated code */
         PyErr_SetString(PyExc_ValueError, "call stack is not deep enough");
         return NULL;
     }
     int flags = d->flags;
+    PyObject *fn = d->fn, *source = obj == NULL ? Py_None : obj;
     PyObject *result = NULL, *coro = NULL, *m = NULL;
     PyCodeObject *code = PyFrame_GetCode(frame);
-    Py_INCREF(obj); /* a call may rebind __self__ under us */
+    Py_INCREF(fn); /* a call may re-arm the function under us */
+    Py_INCREF(source);
     if (flags & F_FAST) {
-        if (flags & F_SMART) {
+        if ((flags & F_SMART) && obj != NULL) {
             m = PyObject_GetAttr(obj, INSTANCE_KEY);
             if (m == NULL) {
                 goto done;
@@ -304,7 +326,7 @@ bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
                 goto done;
             }
             if (answer) {
-                result = call_prepended(d->fn, obj, args, nargsf, kwnames);
+                result = call_fn(fn, obj, args, nargsf, kwnames);
                 goto done;
             }
         }
@@ -317,12 +339,12 @@ bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
                 goto done;
             }
             if (answer) {
-                coro = call_prepended(d->fn, obj, args, nargsf, kwnames);
+                coro = call_fn(fn, obj, args, nargsf, kwnames);
                 if (coro == NULL) {
                     goto done;
                 }
                 result = PyObject_CallFunctionObjArgs(RUN, coro, d->name, (PyObject *)frame,
-                                                      Py_True, obj, NULL);
+                                                      Py_True, source, NULL);
                 if (result == NULL) {
                     failed(coro);
                 }
@@ -330,32 +352,65 @@ bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
             }
         }
     }
-    coro = call_prepended(d->fn, obj, args, nargsf, kwnames);
+    coro = call_fn(fn, obj, args, nargsf, kwnames);
     if (coro == NULL) {
         goto done;
     }
-    result = PyObject_CallFunctionObjArgs(DISPATCH, (PyObject *)d, obj, (PyObject *)frame, coro,
-                                          NULL);
+    result = PyObject_CallFunctionObjArgs(DISPATCH, (PyObject *)d, source, (PyObject *)frame,
+                                          coro, NULL);
     if (result == NULL) {
         failed(coro);
     }
 done:
     Py_XDECREF(coro);
     Py_XDECREF(m);
-    Py_DECREF(obj);
+    Py_DECREF(source);
+    Py_DECREF(fn);
     Py_DECREF(code);
     return result;
 }
 
-/* tp_call: for a bound object made without its vectorcall pointer (by
- * object.__new__, or one whose class was swapped to the generated type). */
 static PyObject *
-bound_call(PyObject *self, PyObject *args, PyObject *kwargs)
+bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    BoundObject *b = (BoundObject *)self;
+    FunctionObject *d = (FunctionObject *)b->dual;
+    PyObject *obj = b->self_;
+    if (obj == NULL || d == NULL || !PyObject_TypeCheck(d, &FunctionType)
+        || d->bound_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "smartasync: a dual method bound without its object");
+        return NULL;
+    }
+    Py_INCREF(d); /* a call may rebind the bound object under us */
+    Py_INCREF(obj);
+    PyObject *result = rule_call(d, obj, args, nargsf, kwnames);
+    Py_DECREF(obj);
+    Py_DECREF(d);
+    return result;
+}
+
+static PyObject *
+function_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    FunctionObject *d = (FunctionObject *)self;
+    if (d->bound_type == NULL || (d->flags & F_SMART)) {
+        /* (a smart class's method called through the class keeps the
+         * generated __call__: its receiver is an argument) */
+        PyErr_SetString(PyExc_TypeError, "smartasync: a dual function called in C unarmed");
+        return NULL;
+    }
+    return rule_call(d, NULL, args, nargsf, kwnames);
+}
+
+/* A tp_call from a vectorcall function: for an object made without its
+ * vectorcall pointer (by object.__new__, or whose class was swapped). */
+static PyObject *
+call_from_tuple(vectorcallfunc call, PyObject *self, PyObject *args, PyObject *kwargs)
 {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     Py_ssize_t nkw = kwargs ? PyDict_GET_SIZE(kwargs) : 0;
     if (nkw == 0) {
-        return bound_vectorcall(self, &PyTuple_GET_ITEM(args, 0), nargs, NULL);
+        return call(self, &PyTuple_GET_ITEM(args, 0), nargs, NULL);
     }
     PyObject **stack = PyMem_Malloc((nargs + nkw) * sizeof(PyObject *));
     if (stack == NULL) {
@@ -376,10 +431,22 @@ bound_call(PyObject *self, PyObject *args, PyObject *kwargs)
         stack[nargs + i] = value;
         i++;
     }
-    PyObject *result = bound_vectorcall(self, stack, nargs, kwnames);
+    PyObject *result = call(self, stack, nargs, kwnames);
     Py_DECREF(kwnames);
     PyMem_Free(stack);
     return result;
+}
+
+static PyObject *
+bound_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return call_from_tuple(bound_vectorcall, self, args, kwargs);
+}
+
+static PyObject *
+function_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    return call_from_tuple(function_vectorcall, self, args, kwargs);
 }
 
 static int
@@ -472,6 +539,12 @@ function_get(PyObject *self, PyObject *obj, PyObject *owner)
 static int
 function_traverse(FunctionObject *d, visitproc visit, void *arg)
 {
+    Py_VISIT(d->wrapped);
+    Py_VISIT(d->qualname);
+    Py_VISIT(d->kind);
+    Py_VISIT(d->mode);
+    Py_VISIT(d->smart);
+    Py_VISIT(d->uses);
     Py_VISIT(d->bound_type);
     Py_VISIT(d->fn);
     Py_VISIT(d->name);
@@ -481,6 +554,12 @@ function_traverse(FunctionObject *d, visitproc visit, void *arg)
 static int
 function_clear(FunctionObject *d)
 {
+    Py_CLEAR(d->wrapped);
+    Py_CLEAR(d->qualname);
+    Py_CLEAR(d->kind);
+    Py_CLEAR(d->mode);
+    Py_CLEAR(d->smart);
+    Py_CLEAR(d->uses);
     Py_CLEAR(d->bound_type);
     Py_CLEAR(d->fn);
     Py_CLEAR(d->name);
@@ -495,14 +574,28 @@ function_dealloc(FunctionObject *d)
     Py_TYPE(d)->tp_free((PyObject *)d);
 }
 
+static PyMemberDef function_members[] = {
+    {"__wrapped__", Py_T_OBJECT_EX, offsetof(FunctionObject, wrapped), 0, NULL},
+    {"__qualname__", Py_T_OBJECT_EX, offsetof(FunctionObject, qualname), 0, NULL},
+    {"_kind", Py_T_OBJECT_EX, offsetof(FunctionObject, kind), 0, NULL},
+    {"_mode", Py_T_OBJECT_EX, offsetof(FunctionObject, mode), 0, NULL},
+    {"_smart", Py_T_OBJECT_EX, offsetof(FunctionObject, smart), 0, NULL},
+    {"_uses", Py_T_OBJECT_EX, offsetof(FunctionObject, uses), 0, NULL},
+    {NULL},
+};
+
 static PyTypeObject FunctionType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "_smartasync_speedups.Function",
     .tp_basicsize = sizeof(FunctionObject),
     .tp_dealloc = (destructor)function_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_vectorcall_offset = offsetof(FunctionObject, vectorcall),
+    .tp_call = function_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC
+                | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_traverse = (traverseproc)function_traverse,
     .tp_clear = (inquiry)function_clear,
+    .tp_members = function_members,
     .tp_descr_get = function_get,
 };
 
@@ -518,6 +611,12 @@ configure(PyObject *module, PyObject *args)
                           &fail, &code_flags, &by_thread)) {
         return NULL;
     }
+    if (OWNER != NULL && OWNER != PyInterpreterState_Get()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "_smartasync_speedups is configured by another interpreter");
+        return NULL;
+    }
+    OWNER = PyInterpreterState_Get();
     Py_XSETREF(AUTO, Py_NewRef(auto_));
     Py_XSETREF(HOME, Py_NewRef(home));
     Py_XSETREF(INSTANCE_KEY, Py_NewRef(key));
@@ -531,6 +630,20 @@ configure(PyObject *module, PyObject *args)
     HOT_BY_THREAD = by_thread;
     configured = 1;
     Py_RETURN_NONE;
+}
+
+/* The C calls of `type`, whose tp_call is `call` (inherited, or given back
+ * by naming the base's `__call__` wrapper): a heap type does not inherit the
+ * vectorcall flag on 3.11, nor on 3.12+ from a base whose `__call__` is
+ * Python (DualFunction's).  Nothing assigns `__call__` on these generated
+ * types later (3.11 would not clear the flag then; 3.12+ does). */
+static void
+give_vectorcall(PyTypeObject *type, ternaryfunc call, Py_ssize_t offset)
+{
+    if (type->tp_call == call) {
+        type->tp_vectorcall_offset = offset;
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    }
 }
 
 static PyObject *
@@ -552,13 +665,7 @@ arm(PyObject *module, PyObject *args)
         return NULL;
     }
     FunctionObject *d = (FunctionObject *)dual;
-    /* The bound type's calls are this module's: give it the vectorcall flag,
-     * which a heap type does not inherit on 3.11 (3.12+ inherits it, and
-     * clears it if `__call__` is ever assigned; on 3.11 nothing assigns
-     * `__call__` on these generated types, which no user code can name). */
-    if (bound_type->tp_call == bound_call) {
-        bound_type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
-    }
+    give_vectorcall(bound_type, bound_call, offsetof(BoundObject, vectorcall));
     Py_XSETREF(d->fn, Py_NewRef(fn));
     Py_XSETREF(d->name, Py_NewRef(name));
     d->flags = flags;
@@ -583,22 +690,185 @@ bind(PyObject *module, PyObject *args)
 }
 
 static PyObject *
-armed(PyObject *module, PyObject *bound)
+armed(PyObject *module, PyObject *obj)
 {
-    /* a bound object whose class was swapped in place gets its vectorcall */
-    if (!PyObject_TypeCheck(bound, &BoundType)) {
-        PyErr_SetString(PyExc_TypeError, "armed(): not a Bound");
+    /* An object made in Python, or whose class was swapped in place (to its
+     * specialised type), gets its vectorcall, and its type the flag. */
+    if (PyObject_TypeCheck(obj, &BoundType)) {
+        ((BoundObject *)obj)->vectorcall = bound_vectorcall;
+        give_vectorcall(Py_TYPE(obj), bound_call, offsetof(BoundObject, vectorcall));
+    }
+    else if (PyObject_TypeCheck(obj, &FunctionType)) {
+        if (((FunctionObject *)obj)->bound_type == NULL) {
+            PyErr_SetString(PyExc_TypeError, "armed(): the function is not armed");
+            return NULL;
+        }
+        ((FunctionObject *)obj)->vectorcall = function_vectorcall;
+        give_vectorcall(Py_TYPE(obj), function_call, offsetof(FunctionObject, vectorcall));
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "armed(): neither a Bound nor a Function");
         return NULL;
     }
-    ((BoundObject *)bound)->vectorcall = bound_vectorcall;
-    return Py_NewRef(bound);
+    return Py_NewRef(obj);
+}
+
+/* The class walk's first loop (smartasync._class.walk over the class's own
+ * namespace), for the common shape: a plain `async def` or async generator
+ * function becomes a DualFunction made here (what `_dual.member_dual` does)
+ * and is set on the class past any metaclass __setattr__ (what
+ * `type.__setattr__` does).  Dunder names and plain functions are skipped,
+ * as there; every other attribute (and a function whose kind needs
+ * `kind_of`) is returned, in order, for the Python loop to decide.  The
+ * budget: decorating 20 methods in <= 20 us over a plain class. */
+static int
+is_dunder(PyObject *name)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    if (n <= 4) {
+        return 0;
+    }
+    int kind = PyUnicode_KIND(name);
+    const void *data = PyUnicode_DATA(name);
+    return PyUnicode_READ(kind, data, 0) == '_' && PyUnicode_READ(kind, data, 1) == '_'
+           && PyUnicode_READ(kind, data, n - 2) == '_' && PyUnicode_READ(kind, data, n - 1) == '_';
+}
+
+static PyObject *ZERO;
+
+static PyObject *
+member_dual(PyTypeObject *dual_type, PyObject *fn, PyObject *kind, PyObject *fn_dict)
+{
+    FunctionObject *d = (FunctionObject *)dual_type->tp_alloc(dual_type, 0);
+    if (d == NULL) {
+        return NULL;
+    }
+    d->wrapped = Py_NewRef(fn);
+    d->qualname = Py_NewRef(((PyFunctionObject *)fn)->func_qualname);
+    d->kind = Py_NewRef(kind);
+    d->mode = Py_NewRef(Py_None);
+    d->smart = Py_NewRef(Py_True);
+    d->uses = Py_NewRef(ZERO);
+    if (fn_dict != NULL && PyDict_GET_SIZE(fn_dict)) {
+        /* function attributes, as functools.update_wrapper copies them */
+        PyObject *own = PyObject_GenericGetDict((PyObject *)d, NULL);
+        if (own == NULL || PyDict_Update(own, fn_dict) < 0) {
+            Py_XDECREF(own);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(own);
+    }
+    return (PyObject *)d;
+}
+
+static PyObject *
+walk_own(PyObject *module, PyObject *args)
+{
+    PyObject *cls, *items, *coroutine, *asyncgen, *acm_code, *async_only, *marker;
+    PyTypeObject *dual_type;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOUU:walk_own", &PyType_Type, &cls, &PyList_Type, &items,
+                          &PyType_Type, &dual_type, &coroutine, &asyncgen, &acm_code,
+                          &async_only, &marker)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(dual_type, &FunctionType)) {
+        PyErr_SetString(PyExc_TypeError, "walk_own(): the dual type must subclass Function");
+        return NULL;
+    }
+    setattrofunc set = PyType_Type.tp_setattro;
+    PyObject *left = PyList_New(0);
+    if (left == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_SetString(PyExc_TypeError, "walk_own(): items are (name, value) pairs");
+            goto error;
+        }
+        PyObject *name = PyTuple_GET_ITEM(item, 0), *attr = PyTuple_GET_ITEM(item, 1);
+        if (!PyUnicode_Check(name)) {
+            if (PyList_Append(left, item) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        if (is_dunder(name)) {
+            continue;
+        }
+        if (!Py_IS_TYPE(attr, &PyFunction_Type)) {
+            if (PyList_Append(left, item) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        PyObject *code = PyFunction_GET_CODE(attr);
+        PyObject *fn_dict = ((PyFunctionObject *)attr)->func_dict;
+        int flags = ((PyCodeObject *)code)->co_flags;
+        PyObject *kind;
+        if (flags & CO_COROUTINE) {
+            kind = coroutine;
+        }
+        else if (flags & CO_ASYNC_GENERATOR) {
+            kind = asyncgen;
+        }
+        else {
+            int marked = fn_dict != NULL ? PyDict_Contains(fn_dict, marker) : 0;
+            if (marked < 0) {
+                goto error;
+            }
+            if (code == acm_code || marked) { /* kind_of decides, in Python */
+                if (PyList_Append(left, item) < 0) {
+                    goto error;
+                }
+            }
+            continue; /* a plain method */
+        }
+        if (fn_dict != NULL && PyDict_GET_SIZE(fn_dict)) {
+            PyObject *only = PyDict_GetItemWithError(fn_dict, async_only);
+            if (only == NULL && PyErr_Occurred()) {
+                goto error;
+            }
+            int truth = only == NULL ? 0 : PyObject_IsTrue(only);
+            if (truth < 0) {
+                goto error;
+            }
+            if (truth) {
+                continue; /* @async_only: left as written */
+            }
+        }
+        PyObject *dual = member_dual(dual_type, attr, kind, fn_dict);
+        if (dual == NULL) {
+            goto error;
+        }
+        int failed_set = set(cls, name, dual);
+        Py_DECREF(dual);
+        if (failed_set < 0) {
+            goto error;
+        }
+    }
+    return left;
+error:
+    Py_DECREF(left);
+    return NULL;
+}
+
+static PyObject *
+usable(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(OWNER == NULL || OWNER == PyInterpreterState_Get());
 }
 
 static PyMethodDef methods[] = {
+    {"usable", usable, METH_NOARGS, "Whether this interpreter may use the module."},
+    {"walk_own", walk_own, METH_VARARGS,
+     "walk_own(cls, items, DualFunction, COROUTINE, ASYNCGEN, acm_code, async_only_mark, "
+     "coroutine_marker): the class walk's common case; returns what it left."},
     {"configure", configure, METH_VARARGS, "Hand over the call rule's objects (once)."},
     {"arm", arm, METH_VARARGS, "arm(dual, bound_type, fn, name, flags): a specialised dual."},
     {"bind", bind, METH_VARARGS, "bind(type, obj, qualname, dual): a new bound object."},
-    {"armed", armed, METH_O, "armed(bound): set the vectorcall of a bound object made in Python."},
+    {"armed", armed, METH_O, "armed(obj): the C calls of a bound object or function swapped in place."},
     {NULL},
 };
 
@@ -616,6 +886,10 @@ PyInit__smartasync_speedups(void)
     FunctionType.tp_new = PyBaseObject_Type.tp_new;
     BoundType.tp_new = PyBaseObject_Type.tp_new;
     if (PyType_Ready(&FunctionType) < 0 || PyType_Ready(&BoundType) < 0) {
+        return NULL;
+    }
+    ZERO = PyLong_FromLong(0);
+    if (ZERO == NULL) {
         return NULL;
     }
     STR_HOT = PyUnicode_InternFromString("hot");

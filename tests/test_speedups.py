@@ -14,6 +14,7 @@ import asyncio
 import functools
 import gc
 import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -251,3 +252,187 @@ def test_a_bound_method_kept_on_its_object_is_collected() -> None:
     del obj
     gc.collect()
     assert gone() is None
+
+
+def _walked() -> type:
+    """A class whose walk meets every shape the first loop sorts."""
+
+    import contextlib
+
+    from smartasync import async_only, smartasync
+
+    async def shared(self: Any) -> int:
+        return 1
+
+    shared.marker = "kept"  # type: ignore[attr-defined]
+
+    class Walked:
+        async def coro(self) -> int:
+            return 1
+
+        async def agen(self) -> Any:
+            yield 1
+
+        @contextlib.asynccontextmanager
+        async def acm(self) -> Any:
+            yield 1
+
+        @async_only
+        async def only(self) -> int:
+            return 1
+
+        def plain(self) -> int:
+            return 1
+
+        async def __dunder__(self) -> int:
+            return 1
+
+        @staticmethod
+        async def static() -> int:
+            return 1
+
+        attribute = shared
+        number = 3
+
+    return smartasync(Walked)
+
+
+def test_the_class_walk_makes_the_same_dual_functions() -> None:
+    """The C walk (decoration's common case) and `member_dual` (the Python
+    one) must make equal objects: same function, kind, mode, context, uses,
+    names and copied function attributes; the rest left alone."""
+    cls: Any = _walked()
+    for name in ("coro", "agen", "acm", "attribute"):
+        assert isinstance(vars(cls)[name], _dual.DualFunction), name
+    assert isinstance(vars(cls)["static"].__func__, _dual.DualFunction)
+    for name in ("only", "plain", "__dunder__"):
+        assert not isinstance(vars(cls)[name], _dual.DualFunction), name
+    assert vars(cls)["number"] == 3
+    for name in ("coro", "agen", "attribute"):
+        made = vars(cls)[name]
+        fn = made.__wrapped__
+        reference = _dual.member_dual(fn, made._kind, fn.__dict__)
+        assert type(made) is type(reference) is _dual.DualFunction
+        for attribute in ("__wrapped__", "_kind", "_mode", "_smart", "_uses", "__qualname__"):
+            assert getattr(made, attribute) == getattr(reference, attribute), attribute
+        assert made.__dict__ == reference.__dict__ == fn.__dict__
+    assert vars(cls)["attribute"].marker == "kept"
+
+
+def test_walked_methods_work_sync() -> None:
+    """The C-made dual functions call as the Python ones do."""
+    obj = _walked()()
+    for _ in range(SPECIALISE_AT + 1):
+        assert obj.coro() == 1 and list(obj.agen()) == [1] and obj.attribute() == 1
+        with obj.acm() as value:
+            assert value == 1
+
+
+@pytest.mark.asyncio
+async def test_walked_methods_work_async() -> None:
+    """The same in async code."""
+    obj = _walked()()
+    for _ in range(SPECIALISE_AT + 1):
+        assert await obj.coro() == 1 and [x async for x in obj.agen()] == [1]
+        assert await obj.attribute() == 1 and await obj.only() == 1
+        async with obj.acm() as value:
+            assert value == 1
+
+
+def _function() -> Any:
+    from smartasync import smartasync
+
+    @smartasync
+    async def add(a: int, b: int = 0, *rest: int, k: int = 0) -> int:
+        await asyncio.sleep(0)
+        return a + b + sum(rest) + k
+
+    for _ in range(SPECIALISE_AT):  # specialised (from sync code)
+        add(1)
+    return add
+
+
+def test_a_dual_function_is_called_in_c_when_active_sync() -> None:
+    """A module-level dual function's own calls: C once specialised."""
+    add = _function()
+    assert isinstance(vars(type(add))["__call__"], type(object.__str__)) == _speedups.ACTIVE
+    assert add(1, 2) == 3 and add(1, 2, 3, 4, 5, 6, 7, 8, 9, k=1) == 46
+    assert functools.partial(add, 1)(2, k=3) == 6
+    assert list(map(add, [1, 2])) == [1, 2]
+    before = sys.getrefcount(add)
+    for i in range(1000):
+        add(i, k=i)
+    assert sys.getrefcount(add) == before
+
+
+@pytest.mark.asyncio
+async def test_a_dual_function_is_called_in_c_when_active_async() -> None:
+    """The same in async code."""
+    add = _function()
+    assert await add(1, 2) == 3 and await add(1, 2, 3, 4, 5, 6, 7, 8, 9, k=1) == 46
+    assert await functools.partial(add, 1)(2, k=3) == 6
+    wrong: Any = add
+    with pytest.raises(TypeError, match=r"add\(\) got an unexpected keyword argument 'z'"):
+        wrong(1, z=2)
+    before = sys.getrefcount(add)
+    for i in range(1000):
+        await add(i, k=i)
+    assert sys.getrefcount(add) == before
+
+
+@pytest.mark.parametrize("off", [False, True])
+def test_info_says_whether_it_is_in_use(off: bool) -> None:
+    """`python -m smartasync info`, for bug reports, tells the truth."""
+    env = {key: value for key, value in os.environ.items() if key != _speedups.ENV}
+    if off:
+        env[_speedups.ENV] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "smartasync", "info"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    line = done.stdout.splitlines()[-1]
+    if off:
+        assert line == f"C accelerator: not in use ({_speedups.ENV} is set)"
+    elif importlib.util.find_spec("_smartasync_speedups") is not None:
+        assert line == "C accelerator: active"
+    else:
+        assert line.startswith("C accelerator: not in use (not installed")
+    assert done.stdout.startswith("smartasync ")
+
+
+def test_a_subinterpreter_runs_pure_python_beside_it() -> None:
+    """A legacy subinterpreter (mod_wsgi gives each application one) shares
+    the loaded C module, whose state serves one interpreter: the second one
+    must run pure Python, and both must keep working."""
+    _testcapi = pytest.importorskip("_testcapi")
+    obj = Many()
+    specialise(obj)
+    result = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"subinterp-{os.getpid()}.txt")
+    code = (
+        "import asyncio\n"
+        "from smartasync import SmartAsync, _speedups\n"
+        "class C(SmartAsync):\n"
+        "    async def m(self, x):\n"
+        "        return x + 1\n"
+        "c = C()\n"
+        "values = [c.m(i) for i in range(6)]\n"
+        "async def main():\n"
+        "    return [await c.m(i) for i in range(6)]\n"
+        "values += asyncio.run(main())\n"
+        f"open({result!r}, 'w').write(repr((_speedups.ACTIVE, _speedups.WHY_NOT, values)))\n"
+    )
+    try:
+        assert _testcapi.run_in_subinterp(code) == 0
+        with open(result) as file:
+            active, why_not, values = eval(file.read())
+    finally:
+        if os.path.exists(result):
+            os.remove(result)
+    assert values == [1, 2, 3, 4, 5, 6] * 2
+    if _speedups.ACTIVE:
+        assert (active, why_not) == (False, "in use by another interpreter of this process")
+    assert obj.plus(1) == 2  # this interpreter's C path still works

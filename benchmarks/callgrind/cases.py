@@ -11,7 +11,7 @@ import asyncio
 import sys
 import threading
 
-from smartasync import SmartAsync
+from smartasync import SmartAsync, smartasync
 
 WARM = 200
 
@@ -26,6 +26,11 @@ class Subject(SmartAsync):
 
 
 async def raw(x: int) -> int:
+    return x
+
+
+@smartasync
+async def dual_function(x: int) -> int:
     return x
 
 
@@ -49,6 +54,14 @@ def main(n: int, case: str) -> None:
         for i in range(WARM + n):
             await obj.m(i)
 
+    async def raw_awaits() -> None:
+        for i in range(WARM + n):
+            await raw(i)
+
+    async def function_awaits() -> None:
+        for i in range(WARM + n):
+            await dual_function(i)
+
     async def gathers(make: object) -> None:
         for _ in range(n // 100 + 2):
             await asyncio.gather(*(make(i) for i in range(100)))  # type: ignore[operator]
@@ -70,6 +83,13 @@ def main(n: int, case: str) -> None:
             loop.run_until_complete(raw_suspending(i))
     elif case == "await":
         asyncio.run(awaits())
+    elif case == "await_raw":
+        asyncio.run(raw_awaits())
+    elif case == "function_await":
+        asyncio.run(function_awaits())
+    elif case == "function_sync":
+        for i in range(WARM + n):
+            dual_function(i)
     elif case == "gather_genexpr":
         asyncio.run(gathers(obj.m))
     elif case == "gather_genexpr_raw":

@@ -5,14 +5,15 @@
 # layouts differ), with PYTHONHASHSEED=0 it counts the same every time.
 #   benchmarks/callgrind/count.sh [PYTHON] [CASE ...]
 # PYTHONPATH=DIR picks another copy of smartasync (e.g. a git worktree of an
-# older commit) for a before/after comparison.
+# older commit) for a before/after comparison; SMARTASYNC_NO_EXTENSIONS=1
+# counts pure Python where the C accelerator is installed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python="${1:-python3}"
 shift || true
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(sync_main sync_worker sync_suspending floor floor_suspending await gather_genexpr gather_genexpr_raw decorate plain_class)
+  cases=(sync_main sync_worker sync_suspending floor floor_suspending await await_raw function_await function_sync gather_genexpr gather_genexpr_raw decorate plain_class)
 fi
 export PYTHONHASHSEED="${PYTHONHASHSEED:-0}"
 count() {
