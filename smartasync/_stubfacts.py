@@ -2,9 +2,9 @@
 
 Which callables are dual, of what kind (coroutine, async generator, async
 context manager) and how they bind, which async properties are dual (of what
-getter kind, settable or cached), which sync twins a smart class got, and
-the classes' type variables: all told by smartasync's own objects, on the
-imported module.  From the source (mypy's stubgen drops them): the types of
+getter kind; settable, deletable, cached, abstract), which sync twins a smart
+class got, and the classes' type variables: all told by smartasync's own
+objects, on the imported module.  From the source (mypy's stubgen drops them): the types of
 attributes set in methods, the imports that name those types, and how module
 level type variables are declared.  And the signature of a dual method a smart
 class inherits from a base in another module, read from the function itself.
@@ -47,6 +47,8 @@ class Prop:
     getter: Callable[..., Any]
     setter: Callable[..., Any] | None = None
     cached: bool = False  # functools.cached_property: settable, with the value's type
+    deleter: bool = False
+    abstract: bool = False
     # the qualname of the class in this module that defines the getter, if any
     home: str | None = None
 
@@ -134,9 +136,10 @@ def _prop(attr: object, module: ModuleType) -> Prop | None:
     if isinstance(attr, DualCachedProperty):
         prop = Prop(COROUTINE, attr.func, cached=True)
     elif isinstance(attr, DualProperty) and attr._dual is not None and attr.fget is not None:
-        prop = Prop(attr._dual._kind, attr.fget, attr.fset)
+        prop = Prop(attr._dual._kind, attr.fget, attr.fset, deleter=attr.fdel is not None)
     else:
         return None
+    prop.abstract = bool(getattr(attr, "__isabstractmethod__", False))
     if getattr(prop.getter, "__module__", None) == module.__name__:
         prop.home = prop.getter.__qualname__.rpartition(".")[0]
     return prop

@@ -301,6 +301,9 @@ class _Writer:
         doc = inspect.getdoc(prop.getter)
         if prop.kind == ASYNCGEN:
             self.out.append(f"{pad}@property")
+            if prop.abstract:
+                self.needed_imports.append("from abc import abstractmethod as _abstractmethod")
+                self.out.append(f"{pad}@_abstractmethod")
             line = f"{pad}def {name}(self) -> {self.iterator(_item_type(ret))}:"
             body = _docstring_lines(doc, pad + "    ")
             self.out.extend([line, *body] if body else [f"{line} ..."])
@@ -318,19 +321,48 @@ class _Writer:
         doc: str | None,
     ) -> list[str]:
         """`name: _SyncFirstProperty[Cls, T]` (or AsyncFirst; Settable with a
-        setter or cached, whose value a write replaces: `[Cls, T, T]`), the
-        facades of `smartasync._typing`: the bare read of the flavour, and
-        `Cls.prop.sync(obj)` / `.aio(obj)` exact on every checker."""
+        setter or cached, whose value a write replaces: `[Cls, T, T]`;
+        Deletable with a deleter and no setter), the facades of
+        `smartasync._typing`: the bare read of the flavour, and
+        `Cls.prop.sync(obj)` / `.aio(obj)` exact on every checker.
+
+        An abstract one is that attribute written as a def, as an abstract
+        dual method is (`member_lines`), but with `@_dual_member` outermost:
+        `abstractmethod` is typed to take a callable, which a property facade
+        is not.  mypy, pyright and basedpyright count it abstract whatever
+        decorator is outside; pyrefly and ty keep abstractness only through
+        decorators that return the function itself, so they miss it, as they
+        do for an abstract dual method.  (A plain `@property @abstractmethod
+        def` is abstract to all five, but loses `Cls.prop.sync` / `.aio`,
+        the one spelling of each face that code typed against the abstract
+        class has.)"""
         flavour = "AsyncFirst" if self.async_first else "SyncFirst"
         params = self.facts.params.get(qualname, [])
         arguments = [qualname + (f"[{', '.join(params)}]" if params else ""), ret or "_Incomplete"]
+        access = ""
         if prop.cached:
             arguments.append(arguments[1])
+            access = "Settable"
         elif prop.setter is not None:
             arguments.append(set_type or "_Incomplete")
-        facade = f"{flavour}{'Settable' if len(arguments) == 3 else ''}Property"
+            access = "Settable"
+        elif prop.deleter:
+            access = "Deletable"
+        facade = f"{flavour}{access}Property"
         self.needed_imports.append(f"from smartasync._typing import {facade} as _{facade}")
-        return [f"{pad}{name}: _{facade}[{', '.join(arguments)}]", *_docstring_lines(doc, pad)]
+        annotation = f"_{facade}[{', '.join(arguments)}]"
+        if not prop.abstract:
+            return [f"{pad}{name}: {annotation}", *_docstring_lines(doc, pad)]
+        self.needed_imports.append("from abc import abstractmethod as _abstractmethod")
+        self.needed_imports.append("from collections.abc import Callable as _Callable")
+        self.dual_member_used = True
+        body = _docstring_lines(doc, pad + "    ")
+        return [
+            f"{pad}@_dual_member",
+            f"{pad}@_abstractmethod",
+            f"{pad}def {name}(self) -> {annotation}:" + ("" if body else " ..."),
+            *body,
+        ]
 
     def iterator(self, item: str) -> str:
         """What an async generator property gives the flavour's bare read."""

@@ -41,6 +41,7 @@ from typing import (
     Any,
     Concatenate,
     Generic,
+    Never,
     ParamSpec,
     Protocol,
     Self,
@@ -52,6 +53,7 @@ from typing import (
 __all__ = [
     "AsyncFirstBound",
     "AsyncFirstClassMethod",
+    "AsyncFirstDeletableProperty",
     "AsyncFirstFunction",
     "AsyncFirstGenBound",
     "AsyncFirstGenFunction",
@@ -73,6 +75,7 @@ __all__ = [
     "ModeDecorator",
     "SyncFirstBound",
     "SyncFirstClassMethod",
+    "SyncFirstDeletableProperty",
     "SyncFirstFunction",
     "SyncFirstGenBound",
     "SyncFirstGenFunction",
@@ -301,8 +304,23 @@ class DualGenStaticMethod(DualGenBound[_P, _Y_co]):
 # `DualProperty[Account, int]` and the instance read by the reading code;
 # generated stubs declare the attribute `SyncFirstProperty[Account, int]` or
 # `AsyncFirstProperty[...]` (`...SettableProperty[Account, int, int]` with a
-# setter: the third argument is what it accepts), which every checker reads
-# as a descriptor.
+# setter: the third argument is what it accepts; `...DeletableProperty[Account,
+# int]` with a deleter and no setter), which every checker reads as a
+# descriptor.
+#
+# What `del obj.prop` and `obj.prop = v` may do follows the runtime property:
+# checkers allow the statement when the descriptor class has `__delete__` /
+# `__set__` and its `obj` parameter takes the instance.  So the read-only
+# facade has neither in a usable form: no `__set__` (assignment is an error
+# everywhere), and a `__delete__` whose `obj` is `Never`, which no instance
+# matches (pyright, basedpyright and ty reject the `del`; pyrefly does not
+# check `del` against `__delete__` at all).  A bare `__get__`-only descriptor
+# would not do: no checker rejects `del` on one, so a deleter would make no
+# difference to the types.  The deletable facade then takes the instance in
+# `__delete__` and still has no `__set__` (the runtime property raises "has no
+# setter"); a class with `__delete__` alone is a data descriptor, and every
+# checker still rejects the assignment ("no `__set__`").  Not a `property`
+# subclass: `.sync` / `.aio` and the face of the bare read are ours.
 
 class DualProperty(Generic[_O_contra, _R_co]):
     """An async property of a smart class; `_O_contra` is its class."""
@@ -322,12 +340,20 @@ class SyncFirstProperty(DualProperty[_O_contra, _R_co]):
     def __get__(self, obj: None, owner: Any, /) -> Self: ...
     @overload
     def __get__(self, obj: _O_contra, owner: Any = None, /) -> _R_co: ...
+    def __delete__(self, obj: Never, /) -> None: ...  # no deleter: `del` is an error
 
 class AsyncFirstProperty(DualProperty[_O_contra, _R_co]):
     @overload
     def __get__(self, obj: None, owner: Any, /) -> Self: ...
     @overload
     def __get__(self, obj: _O_contra, owner: Any = None, /) -> _CoroutineFace[_R_co]: ...
+    def __delete__(self, obj: Never, /) -> None: ...  # no deleter: `del` is an error
+
+class SyncFirstDeletableProperty(SyncFirstProperty[_O_contra, _R_co]):
+    def __delete__(self, obj: _O_contra, /) -> None: ...
+
+class AsyncFirstDeletableProperty(AsyncFirstProperty[_O_contra, _R_co]):
+    def __delete__(self, obj: _O_contra, /) -> None: ...
 
 class SyncFirstSettableProperty(
     SyncFirstProperty[_O_contra, _R_co], Generic[_O_contra, _R_co, _S_contra]

@@ -7,7 +7,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, assert_type
 
-from proplib import Account, Box, Decorated, FromPlain, PlainBase, Savings, User
+from proplib import (
+    Account,
+    Box,
+    CashLedger,
+    Decorated,
+    FromPlain,
+    Ledger,
+    PlainBase,
+    Savings,
+    User,
+)
 
 account = Account(3)
 
@@ -32,6 +42,14 @@ account.balance = "4"  # E: Incompatible types in assignment (expression has typ
 total: int = account.balance + Savings().balance
 assert_type([account.balance for _ in range(2)], list[int])
 assert_type((lambda: account.balance)(), int)
+
+# abstract, and deletable without a setter
+Ledger()  # E: Cannot instantiate abstract class "Ledger" with abstract attribute "total"  [abstract]
+cash = CashLedger()
+assert_type(cash.total, int)
+assert_type(cash.entries, list[int])
+del cash.entries
+cash.entries = []  # E: Property "entries" defined in "Ledger" is read-only  [misc]  # E: Incompatible types in assignment (expression has type "list[Never]", variable has type "Coroutine[Any, Any, list[int]]")  [assignment]
 
 
 def helper(a: Account) -> str:
@@ -62,6 +80,14 @@ async def main(a: Account, s: Savings) -> None:
     assert_type((lambda: a.balance)(), int)  # a lambda is sync code, even here
     a.balance  # E: Value of type "Coroutine[Any, Any, int]" must be used  [unused-coroutine]
     a.owner.name  # E: "Coroutine[Any, Any, User]" has no attribute "name"  [attr-defined]
+
+
+async def ledgers(ledger: Ledger) -> None:
+    assert_type(await ledger.total, int)
+    assert_type(await ledger.entries, list[int])
+    del ledger.entries
+    assert_type(Ledger.total.sync(ledger), int)
+    assert_type(await Ledger.total.aio(ledger), int)
 
 
 class Premium(Savings):

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from types import CoroutineType
 from typing import Any, assert_type
 
-from proplib import Account, Box, Decorated, FromPlain, Savings, User
+from proplib import Account, Box, CashLedger, Decorated, FromPlain, Ledger, Savings, User
 
 
 async def main(a: Account, s: Savings) -> None:
@@ -29,6 +29,20 @@ async def main(a: Account, s: Savings) -> None:
     a.balance = "4"  # E
     a.balance  # E  # pyright-misses: reportUnusedCoroutine looks at calls only
     a.owner.name  # E
+    del a.owner  # E  # pyrefly-misses: no deleter
+
+
+async def ledgers(ledger: Ledger) -> None:
+    # An abstract async property stays abstract; one with a deleter and no
+    # setter can be deleted, not set.
+    Ledger()  # E  # pyrefly-misses ty-misses: abstract
+    assert_type(await CashLedger().total, int)
+    assert_type(await ledger.total, int)
+    assert_type(await ledger.entries, list[int])
+    del ledger.entries
+    ledger.entries = []  # E
+    assert_type(Ledger.total.sync(ledger), int)
+    assert_type(await Ledger.total.aio(ledger), int)
 
 
 # -- the explicit forms ----------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from types import CoroutineType
 from typing import Any, assert_type
 
-from proplib import Account, Box, Decorated, FromPlain, Savings, User
+from proplib import Account, Box, CashLedger, Decorated, FromPlain, Ledger, Savings, User
 
 account = Account(3)
 assert_type(account.balance, int)
@@ -29,10 +29,29 @@ assert_type(FromPlain().remote, int)
 account.balance = 4
 account.balance = "4"  # E
 account.owner = User("x")  # E
+del account.owner  # E  # pyrefly-misses: no deleter
+del account.balance  # a setter's facade allows del (it also stands for cached properties)
+
+# An abstract async property stays abstract; one with a deleter and no setter
+# can be deleted, not set.
+Ledger()  # E  # pyrefly-misses ty-misses: abstract
+cash = CashLedger()
+assert_type(cash.total, int)
+assert_type(cash.entries, list[int])
+del cash.entries
+cash.entries = []  # E
 
 
 def helper(a: Account) -> str:
     return a.owner.name
+
+
+def audit(ledger: Ledger) -> int:
+    assert_type(Ledger.total.sync(ledger), int)
+    assert_type(Ledger.total.aio(ledger), CoroutineType[Any, Any, int]).close()
+    assert_type(Ledger.entries.sync(ledger), list[int])
+    del ledger.entries
+    return ledger.total + len(ledger.entries)
 
 
 # -- the explicit forms ----------------------------------------------------------

@@ -9,6 +9,7 @@ generator's own stubs against them.
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
@@ -101,3 +102,25 @@ class PlainBase:
 
 class FromPlain(SmartAsync, PlainBase):
     """A smart class makes a plain base's public async properties dual."""
+
+
+class Ledger(SmartAsync, abc.ABC):
+    """Abstract: `total` must be implemented; `entries` can be deleted, not set."""
+
+    @property
+    @abc.abstractmethod
+    async def total(self) -> int: ...
+
+    @property
+    async def entries(self) -> list[int]:
+        return []
+
+    @entries.deleter
+    def entries(self) -> None:
+        pass
+
+
+class CashLedger(Ledger):
+    @property
+    async def total(self) -> int:
+        return 0

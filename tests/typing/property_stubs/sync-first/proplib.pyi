@@ -1,12 +1,20 @@
 # The stubs of proplib.py as `python -m smartasync stubgen` is to write them (sync-first).
-from collections.abc import Iterator
+import abc
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from smartasync import SmartAsync, smartasync
+from smartasync._typing import SyncFirstDeletableProperty as _SyncFirstDeletableProperty
 from smartasync._typing import SyncFirstProperty as _SyncFirstProperty
 from smartasync._typing import SyncFirstSettableProperty as _SyncFirstSettableProperty
 
 T = TypeVar("T")
+_MemberT = TypeVar("_MemberT")
+
+# An abstract async property: a def (`@abstractmethod` needs one) that this
+# decorator types as the facade.
+def _dual_member(f: Callable[..., _MemberT], /) -> _MemberT: ...
 
 class User:
     name: str
@@ -54,3 +62,14 @@ class FromPlain(SmartAsync, PlainBase):
     """A smart class makes a plain base's public async properties dual."""
 
     remote: _SyncFirstProperty[FromPlain, int]
+
+class Ledger(SmartAsync, abc.ABC):
+    """Abstract: `total` must be implemented; `entries` can be deleted, not set."""
+
+    @_dual_member
+    @abstractmethod
+    def total(self) -> _SyncFirstProperty[Ledger, int]: ...
+    entries: _SyncFirstDeletableProperty[Ledger, list[int]]
+
+class CashLedger(Ledger):
+    total: _SyncFirstProperty[CashLedger, int]
