@@ -735,6 +735,38 @@ def _faced(
     )
 
 
+# An overloaded dual method read from an instance as a value (`f = repo.find`,
+# `apply(repo.find)`) keeps mypy's own type, the overload of coroutine faces,
+# and no plugin hook can change it.  mypy asks plugins about a member read
+# only when the member is a variable (a Var, or a Decorator's var): for a
+# FuncDef or an OverloadedFuncDef, `checkmember.analyze_instance_member_access`
+# returns `method.type`, bound to the receiver, and asks no hook (mypy 2.4.1,
+# mypy/checkmember.py lines 346-385; the attribute hook is asked only in
+# `analyze_member_var_access` and `analyze_var`, lines 601 and 926), as
+# `Plugin.get_attribute_hook` says: "only called for names of
+# fields/properties (but not methods)" (mypy/plugin.py lines 696-697).  A
+# dual method that is not overloaded reaches `_method_face` because the
+# plugin decorates it (mypy reads a Decorator's var); a read through the
+# class (`Repo.find`) does ask the class attribute hook, for methods too
+# (`apply_class_attr_hook`, checkmember.py line 1333), but an unbound
+# overload is not what a callback is given.  Rejected:
+# - the class's symbol replaced by a Decorator or a Var in semantic analysis,
+#   so that the hook is asked: the overload's type exists only once the
+#   checker has typed its decorated items (`_overload_item`; a read before
+#   then defers on `method.type is None`, checkmember.py line 364), and the
+#   checker's override and overload checks, the incremental cache and the
+#   error messages ("find" of "Repo") read that symbol as the
+#   OverloadedFuncDef;
+# - a function hook for a later call of the stored value: mypy asks for it by
+#   the callee's name (`callable_name = callee.name`, mypy/checkexpr.py line
+#   1700), "find of Repo", which names no module and is not the plugin's own
+#   (a plain class's overloaded `async def` has the same kind of name);
+# - the items' results widened to Any, as the facade's `__call__` is: the
+#   bare call's hook (`_overloaded_bare_call`) reads the chosen item's result.
+# The exact spelling as a value is `repo.find.sync` / `repo.find.aio`, typed
+# with every overload (case_plugin_overloads.py).
+
+
 def _overload_item(ctx: FunctionContext) -> Type:
     """One overload item of a dual method, decorated (type checking): as it
     is, and on the first item (whose fallback is the whole overload's) the

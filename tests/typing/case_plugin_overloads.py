@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, assert_type, overload
 
 from smartasync import SmartAsync, smartasync
@@ -56,3 +56,26 @@ async def main(r: Repo) -> None:
     r.find(1)  # E: Value of type "Coroutine[Any, Any, str]" must be used  [unused-coroutine]
     text: str = r.find(1)  # E: Incompatible types in assignment (expression has type "Coroutine[Any, Any, str]", variable has type "str")  [assignment]
     del text
+
+
+# As a value, the exact spellings carry every overload.  (A bare `r.find`
+# read as a value keeps mypy's overload of coroutine faces: mypy asks no
+# plugin hook for a method read from an instance; see smartasync/mypy.py.)
+
+
+def apply(f: Callable[[int], str]) -> str:
+    return f(1)
+
+
+async def apply_async(f: Callable[[str], Awaitable[int]]) -> int:
+    return await f("k")
+
+
+apply(repo.find.sync)
+apply_async(repo.find.aio).close()
+apply(repo.find.aio)  # E: Argument 1 to "apply" has incompatible type overloaded function; expected "Callable[[int], str]"  [arg-type]
+
+
+async def callbacks(r: Repo) -> None:
+    assert_type(await apply_async(r.find.aio), int)
+    await apply_async(r.find.sync)  # E: Argument 1 to "apply_async" has incompatible type overloaded function; expected "Callable[[str], Awaitable[int]]"  [arg-type]
