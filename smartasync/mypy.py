@@ -67,6 +67,7 @@ from mypy.nodes import (
     RefExpr,
     Statement,
     SuperExpr,
+    SymbolNode,
     SymbolTableNode,
     TempNode,
     TypeInfo,
@@ -85,8 +86,9 @@ from mypy.plugin import (
     SemanticAnalyzerPluginInterface,
 )
 from mypy.plugins.common import add_method_to_class
+from mypy.semanal_shared import PRIORITY_FALLBACKS
 from mypy.traverser import has_yield_expression
-from mypy.typeops import bind_self
+from mypy.typeops import bind_self, map_type_from_supertype
 from mypy.types import (
     AnyType,
     CallableType,
@@ -101,7 +103,6 @@ from mypy.types import (
     UnboundType,
     UnionType,
     get_proper_type,
-    has_type_vars,
 )
 from mypy.typevars import fill_typevars
 
@@ -379,10 +380,10 @@ class SmartAsyncPlugin(Plugin):
         if isinstance(node, OverloadedFuncDef) and node.info is not None:
             if name in node.info.metadata.get(METADATA_KEY, {}).get("overloads", ()):
                 return "overloaded dual method"
-        # Such a base in the module being analysed is not analysed yet when
-        # the smart class is, so the class could not be given a dual type
-        # for `m`; its bare calls are typed by a method hook instead (mypy
-        # names the call by the receiver's class).
+        # One that the class could not be given a dual type for (a class or
+        # static method; one with a decorator, whose type a base in the same
+        # module has only at type checking): its bare calls are typed by a
+        # method hook instead (mypy names the call by the receiver's class).
         if info is None or not is_public_inherited(name) or not _is_smart(info):
             return None
         func = node.func if isinstance(node, Decorator) else node
@@ -1065,7 +1066,7 @@ class _ClassTransformer:
         if not isinstance(func, FuncDef) or func.is_class or func.is_static:
             return None
         if not _is_analyzed(func):
-            return self.unanalyzed_inherited_type(func)
+            return None
         if isinstance(node, Decorator):
             # @asynccontextmanager, told by its type (the cache keeps no decorator list)
             decorated = get_proper_type(node.var.type)
@@ -1094,38 +1095,14 @@ class _ClassTransformer:
             return None
         return Instance(coroutine, [parameters, _unwrap_coroutine(signature.ret_type)])
 
-    def unanalyzed_inherited_type(self, func: FuncDef) -> Type | None:
-        """The dual type of a plain base's `async def` whose signature is not
-        analysed yet (a base in this module: method signatures are analysed
-        after the class hooks run).  Its annotations are analysed here, in
-        this class's scope: a module-level name means the same in both.  A
-        method generic in its own type variables, unannotated, or with a
-        decorator is left to the bare-call hook (`_inherited_bare_call`)."""
-        if not func.is_coroutine or func.is_decorated or not isinstance(func.type, CallableType):
-            return None
-        written = func.type
-        if not written.arg_types or written.arg_kinds[0] != ARG_POS:
-            return None
-        arg_types: list[Type] = [fill_typevars(func.info)]
-        for typ in written.arg_types[1:]:
-            analysed = self.api.anal_type(typ, report_invalid_types=False)
-            if analysed is None or has_type_vars(analysed):
-                return None
-            arg_types.append(analysed)
-        ret = self.api.anal_type(written.ret_type, report_invalid_types=False)
-        if ret is None or has_type_vars(ret):
-            return None
-        parameters = Parameters(arg_types, written.arg_kinds, written.arg_names)
-        item = _async_item(ret)
-        if _is_async_generator(func) and item is not None:
-            gen = self.facade(DUAL_GEN_FUNCTION)
-            return None if gen is None else Instance(gen, [parameters, item])
-        coroutine = self.facade(DUAL_FUNCTION)
-        return None if coroutine is None else Instance(coroutine, [parameters, ret])
-
     def inherit_from_plain_bases(self) -> None:
-        """Public async methods of bases that are not smart become dual here."""
+        """Public async methods of bases that are not smart become dual here.
+
+        A base in the module being analysed has no method signatures yet
+        (see `_after_signatures`): its methods are made dual once they have
+        them."""
         seen = set(self.info.names)
+        later: list[tuple[str, TypeInfo, SymbolNode | None]] = []
         for base in self.info.mro[1:]:
             if base.fullname == "builtins.object":
                 continue
@@ -1136,10 +1113,30 @@ class _ClassTransformer:
                 seen.add(name)
                 if smart_base or not is_public_inherited(name):
                     continue
-                typ = self.inherited_type(symbol.node)
-                if typ is None:
+                func = symbol.node.func if isinstance(symbol.node, Decorator) else symbol.node
+                if isinstance(func, FuncDef) and not _is_analyzed(func):
+                    later.append((name, base, symbol.node))
                     continue
-                _add_class_member(self.info, name, typ)
+                self.inherit(name, base, symbol.node)
+        if later:
+            _after_signatures(self.api, lambda: self.inherit_analysed(later))
+
+    def inherit_analysed(self, methods: list[tuple[str, TypeInfo, SymbolNode | None]]) -> None:
+        for name, base, node in methods:
+            # Unless a class earlier in the MRO has taken the name meanwhile
+            # (a smart base in this module, given it by its own patch).
+            found = self.info.get(name)
+            if found is not None and found.node is node:
+                self.inherit(name, base, node)
+
+    def inherit(self, name: str, base: TypeInfo, node: object) -> None:
+        typ = self.inherited_type(node)
+        if typ is None:
+            return
+        # The base's class type variables as this class binds them (`take`
+        # of `Box[T]` through `class IntBox(SmartAsync, Box[int])` returns int).
+        typ = map_type_from_supertype(typ, self.info, base)
+        _add_class_member(self.info, name, typ)
 
     def add_iter_twin(self, aiter: FuncDef) -> bool:
         """`def __aiter__(self) -> AsyncIterator[Y]`, not analysed yet: add
@@ -1360,6 +1357,43 @@ def _is_async_generator(func: FuncDef) -> bool:
 
 def _is_our_decorator(expr: Expression) -> bool:
     return isinstance(expr, TempNode) and not expr.no_rhs
+
+
+def _after_signatures(api: SemanticAnalyzerPluginInterface, patch: Callable[[], None]) -> None:
+    """Run `patch` once every function signature of the modules being
+    analysed is: in the semantic analyzer's patch phase
+    (`SemanticAnalyzer.schedule_patch`, mypy internal).
+
+    A plain base's `async def` in the smart class's own module has no
+    signature when the class hooks run: mypy analyses every module top level
+    of an import cycle to a fixed point, then the functions and methods, then
+    the patches (`semantic_analysis_for_scc`, mypy 2.4.1 mypy/semanal_main.py
+    lines 91-95; a method met at top level is skipped, mypy/semanal.py lines
+    998-999).  Rejected:
+    - `api.defer()` in the base class hook: it repeats the top-level pass,
+      which never reaches the methods; on its final iteration nothing may
+      defer (semanal_main.py line 208) and the signatures are still missing;
+    - the base's annotations analysed in the smart class's scope: a method's
+      own type variables, and its class's, are unbound there (mypy reports
+      "Type variable is unbound" at the base's method, and every call is
+      typed with the unbound names), and a name of the base's class body
+      means something else there;
+    - the class decorator hook that mypy runs after the functions
+      (`get_class_decorator_hook_2`, semanal_main.py line 500): a class is
+      smart by its bases too, which have no such hook;
+    - the faces given at type checking, where the signature is known: mypy
+      asks no attribute hook for a method that is a FuncDef (see the comment
+      above `_overload_item`), and the inherited `async def` is one.
+    The patch phase runs for a whole build, for dmypy's reprocessed targets
+    (`semantic_analysis_for_targets`, line 151) and never for a module read
+    from the incremental cache, which keeps the member the patch added."""
+    schedule = getattr(api, "schedule_patch", None)
+    if schedule is None:
+        raise RuntimeError(
+            "smartasync.mypy: this mypy's semantic analyzer has no `schedule_patch`; "
+            f"the plugin supports mypy {_supported_text()}"
+        )
+    schedule(PRIORITY_FALLBACKS + 1, patch)
 
 
 def _is_analyzed(func: FuncDef) -> bool:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Self
+from typing import Generic, Self, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class PlainClient:
@@ -27,3 +30,13 @@ class PlainClient:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
+
+
+class PlainStore(Generic[K, V]):
+    """Generic in its class's type variables, as a typed cache client is."""
+
+    def __init__(self) -> None:
+        self.data: dict[K, V] = {}
+
+    async def load(self, key: K) -> V:
+        return self.data[key]
