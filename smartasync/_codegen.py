@@ -28,9 +28,17 @@ from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import Any, Final
 
-from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
+from ._dispatch import (
+    block,
+    dispatch,
+    dual_context_manager,
+    explicit_aio,
+    explicit_sync,
+    fail,
+    frameless,
+)
 from ._modes import INSTANCE_KEY
-from ._rule import INLINE, inline_namespace
+from ._rule import INLINE, caller_frame, inline_namespace
 from ._runner import run_blocking
 
 _P = "__sa_"  # prefix of every generated name; a parameter using it falls back to *args
@@ -42,6 +50,8 @@ namespace: Final[dict[str, Any]] = {
     "__builtins__": __builtins__,
     "__name__": "smartasync._generated",
     f"{_P}getframe": sys._getframe,
+    f"{_P}caller": caller_frame,
+    f"{_P}frameless": frameless,
     **inline_namespace(_P),
     f"{_P}dispatch": dispatch,
     f"{_P}block": block,
@@ -117,7 +127,10 @@ _GENERIC = (f"*{_P}args, **{_P}kwargs", f"*{_P}args, **{_P}kwargs")
 # before the engine took it over would otherwise leave "never awaited").
 _CALL_BASE = """\
     def __call__({params}):
-{head}        {P}f = {P}getframe(1)
+{head}        try:
+            {P}f = {P}getframe(1)
+        except ValueError:  # no Python caller (an atexit callback): sync code, see _rule
+            return {P}frameless({P}dual, {source}, {P}fn({first}{args}))
         {P}k = {P}f.f_code
 <READ>        if {ASYNC_CALLER}:
 <ANSWER>        {P}c = None
@@ -163,7 +176,7 @@ _CALL_NO_FAST_PATH = """\
 {head}        {P}c = None
         try:
             {P}c = {P}fn({first}{args})
-            return {P}dispatch({P}dual, {source}, {P}getframe(1), {P}c)
+            return {P}dispatch({P}dual, {source}, {P}caller(1), {P}c)
         except BaseException as {P}e:
             raise {P}fail({P}e, {P}c)  # smartasync: the same exception, without smartasync's frames
 """

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 
 def dispatch(
-    dual: DualFunction, source: object, frame: FrameType, awaitable: Any, aio: str | None = None
+    dual: DualFunction,
+    source: object,
+    frame: FrameType | None,
+    awaitable: Any,
+    aio: str | None = None,
 ) -> Any:
     """The bare call, after the inline fast path declined: resolve the mode,
     then return `awaitable` or run it.  `source` is the receiver (instance or
@@ -50,7 +54,7 @@ def dispatch(
 def _dispatch_homed(
     dual: DualFunction,
     source: object,
-    frame: FrameType,
+    frame: FrameType | None,
     awaitable: Any,
     home: Home,
     aio: str | None,
@@ -127,6 +131,15 @@ def fail(exc: BaseException, coro: Any) -> BaseException:
     if coro is not None:
         close_unstarted(coro)
     return prune_traceback(exc)
+
+
+def frameless(dual: DualFunction, source: object, coro: Any) -> Any:
+    """A bare call with no Python caller at all (an `atexit` callback, a
+    thread started from C): sync code, so `dispatch` without a frame."""
+    try:
+        return dispatch(dual, source, None, coro)
+    except BaseException as exc:
+        raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
 
 
 def dual_context_manager(acm: Any, source: object) -> DualContextManager[Any]:

@@ -25,7 +25,7 @@ from ._asyncio_internals import running_loop
 from ._dispatch import block, dispatch, dual_context_manager, explicit_aio, explicit_sync, fail
 from ._kinds import CONTEXT_MANAGER, COROUTINE, Kind
 from ._modes import AUTO, HOT_BY_THREAD, INSTANCE_KEY, Home, Mode
-from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions
+from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, async_comprehensions, caller_frame
 from ._runner import prune_traceback, run_blocking
 from ._speedups import speedups as _c
 
@@ -334,7 +334,7 @@ class DualFunction(_Introspection, _FunctionBase):
             self._specialize()
         source = args[0] if self._smart and args else None
         try:
-            return _generic_call(self, source, sys._getframe(1), self.__wrapped__, args, kwargs)
+            return _generic_call(self, source, caller_frame(1), self.__wrapped__, args, kwargs)
         except BaseException as exc:
             # (this frame, then the user's: _generic_call's goes too)
             raise prune_traceback(exc)  # noqa: B904  (the same exception)
@@ -541,7 +541,7 @@ class GenericBound(DualBound):
                 _c.armed(self)  # its C vectorcall, as the bound objects made in C have
         try:
             return _generic_call(
-                dual, source, sys._getframe(1), dual.__wrapped__, (source, *args), kwargs
+                dual, source, caller_frame(1), dual.__wrapped__, (source, *args), kwargs
             )
         except BaseException as exc:
             raise prune_traceback(exc)  # noqa: B904  (as in DualFunction.__call__)

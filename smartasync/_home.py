@@ -66,6 +66,11 @@ from ._rule import ASYNC_CODE_FLAGS, NOT_PLAIN_SYNC, caller_is_async, mode_under
 
 _get_running_loop = running_loop
 _getframe = sys._getframe
+# The code of "no Python caller" (see _rule.caller_frame): flags 0, a name no
+# table lists: plain sync code to every test below.
+_NO_CALLER: Final = (lambda: None).__code__.replace(
+    co_name="<no caller>", co_qualname="<no caller>"
+)
 _super: Any = super  # (over a class known only at run time)
 _object_setattr: Any = object.__setattr__
 
@@ -227,8 +232,11 @@ def wrap_init(cls: type) -> None:
         # (+1 us over a class without resources).
         shared = self._smartasync_born
         if shared is not None and self._smartasync_mode.__class__ is not Home:
-            frame = _getframe(1)
-            code = frame.f_code
+            try:
+                frame = _getframe(1)
+                code = frame.f_code
+            except ValueError:  # made by C code, no Python caller: sync code (_rule)
+                frame, code = None, _NO_CALLER
             # (_rule.inline_async and inline_plain_sync, written out: a call
             # would cost ~50 ns of the budget; test_rule_equivalence checks
             # that births agree with the rule.)
@@ -259,7 +267,7 @@ def born(obj: object, frame: Any, shared: Home) -> None:
     """Give `obj` its birth home: by the caller rule applied to `frame`, the
     code that made it (see the module docstring).  `shared`: what its class
     gives an object made in sync code (SYNC_BORN: the class mode is auto)."""
-    code: CodeType = frame.f_code
+    code: CodeType = _NO_CALLER if frame is None else frame.f_code
     if code.co_flags & ASYNC_CODE_FLAGS or caller_is_async(frame):
         loop = _get_running_loop()
         if loop is None or (_nested._loop_threads and _nested.owns(loop)):

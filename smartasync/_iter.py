@@ -26,6 +26,7 @@ from ._contexts import owner_name, run_deferred
 from ._engine import take_ctrl_c
 from ._home import run_sync_for
 from ._jobs import close_unstarted, unstarted
+from ._rule import caller_frame
 from ._runner import prune_traceback
 
 _Y = TypeVar("_Y")
@@ -449,11 +450,11 @@ def _inside_the_engine() -> bool:
     a lock, or the sync loop's token, that this very thread holds.  Read off
     the stack: only finalisers of started, unfinished iterators ask (a
     `break` in a worker thread, a drop)."""
-    frame = sys._getframe(2)
+    frame = caller_frame(2)
     while frame is not None:
         if frame.f_code.co_filename in _ENGINE_FILES:
             return True
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return False
 
 

@@ -14,7 +14,6 @@ async setter would have nobody to await it (it is left as written).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from functools import cached_property
 from types import FrameType
@@ -23,7 +22,7 @@ from typing import Any
 from ._dispatch import dispatch, explicit_aio, explicit_sync, fail
 from ._dual import DualFunction
 from ._kinds import COROUTINE, kind_of
-from ._rule import AWAITING_CODE_FLAGS, gives_awaitable, resolve_mode, sync_result
+from ._rule import AWAITING_CODE_FLAGS, caller_frame, gives_awaitable, resolve_mode, sync_result
 
 
 def to_dual_property(target: property | cached_property[Any]) -> Any:
@@ -81,7 +80,7 @@ class DualProperty(property):
         coro = None
         try:
             coro = dual.__wrapped__(obj)
-            return dispatch(dual, obj, sys._getframe(1), coro, self._aio)
+            return dispatch(dual, obj, caller_frame(1), coro, self._aio)
         except BaseException as exc:
             raise fail(exc, coro)  # noqa: B904  (smartasync: the same exception, without its frames)
 
@@ -149,7 +148,7 @@ class DualCachedProperty:
         cache = self._cache(obj)
         name = self.attrname
         dual = self._dual
-        frame = sys._getframe(1)
+        frame = caller_frame(1)
         if name in cache:
             value = cache[name]
             if gives_awaitable(resolve_mode(dual, obj), frame):
@@ -231,10 +230,10 @@ async def _ready(value: Any) -> Any:
     return value
 
 
-def _checked(value: Any, frame: FrameType, dual: DualFunction, obj: Any) -> Any:
+def _checked(value: Any, frame: FrameType | None, dual: DualFunction, obj: Any) -> Any:
     """A value given to a reader: if that reader is about to `await` it (a
     `sync`-mode object read in async code), say how to get the awaitable."""
-    if not frame.f_code.co_flags & AWAITING_CODE_FLAGS:  # (the names below cost more than this)
+    if frame is None or not frame.f_code.co_flags & AWAITING_CODE_FLAGS:  # (cheaper than the names)
         return value
     prop = dual.__qualname__.rpartition(".")[2]
     cls = type(obj).__qualname__

@@ -80,8 +80,23 @@ _SCHEDULERS: Final = frozenset(
 )
 
 
-def caller_is_async(frame: FrameType) -> bool:
-    """True when the code running in `frame` should receive the awaitable."""
+def caller_frame(depth: int) -> FrameType | None:
+    """The frame `depth` levels above the function that asks (1: its
+    caller's), or None when the stack is not that deep: a call made by C
+    code with no Python code running (an `atexit` callback, a thread started
+    by `_thread.start_new_thread` or by a C library).  No Python code is
+    calling, so no async code: such a caller is sync (`caller_is_async`)."""
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None
+
+
+def caller_is_async(frame: FrameType | None) -> bool:
+    """True when the code running in `frame` should receive the awaitable
+    (None: no Python caller, see `caller_frame`)."""
+    if frame is None:
+        return False
     code = frame.f_code
     if code.co_flags & ASYNC_CODE_FLAGS:
         return True
@@ -321,7 +336,7 @@ def mode_under(home: Home, method_mode: Mode | None, source: object) -> Mode:
     return own or method_mode
 
 
-def gives_awaitable(mode: Mode, frame: FrameType) -> bool:
+def gives_awaitable(mode: Mode, frame: FrameType | None) -> bool:
     """The rule itself: does the caller running `frame`, under `mode`, get
     the awaitable (else the result)?"""
     return mode is ASYNC or (mode is AUTO and caller_is_async(frame))

@@ -298,18 +298,17 @@ static PyObject *
 rule_call(FunctionObject *d, PyObject *obj, PyObject *const *args, size_t nargsf,
           PyObject *kwnames)
 {
-    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the caller's */
-    if (frame == NULL) {                      /* as sys._getframe(1) in the generated code */
-        PyErr_SetString(PyExc_ValueError, "call stack is not deep enough");
-        return NULL;
-    }
+    /* The caller's frame (borrowed), or NULL when no Python code is running
+     * (an atexit callback, a thread started from C): a sync caller, which
+     * `dispatch` is given as None (see _rule.caller_frame). */
+    PyFrameObject *frame = PyEval_GetFrame();
     int flags = d->flags;
     PyObject *fn = d->fn, *source = obj == NULL ? Py_None : obj;
     PyObject *result = NULL, *coro = NULL, *m = NULL;
-    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyCodeObject *code = frame == NULL ? NULL : PyFrame_GetCode(frame);
     Py_INCREF(fn); /* a call may re-arm the function under us */
     Py_INCREF(source);
-    if (flags & F_FAST) {
+    if (code != NULL && (flags & F_FAST)) {
         if ((flags & F_SMART) && obj != NULL) {
             m = PyObject_GetAttr(obj, INSTANCE_KEY);
             if (m == NULL) {
@@ -356,8 +355,8 @@ rule_call(FunctionObject *d, PyObject *obj, PyObject *const *args, size_t nargsf
     if (coro == NULL) {
         goto done;
     }
-    result = PyObject_CallFunctionObjArgs(DISPATCH, (PyObject *)d, source, (PyObject *)frame,
-                                          coro, NULL);
+    result = PyObject_CallFunctionObjArgs(DISPATCH, (PyObject *)d, source,
+                                          frame == NULL ? Py_None : (PyObject *)frame, coro, NULL);
     if (result == NULL) {
         failed(coro);
     }
@@ -366,7 +365,7 @@ done:
     Py_XDECREF(m);
     Py_DECREF(source);
     Py_DECREF(fn);
-    Py_DECREF(code);
+    Py_XDECREF(code);
     return result;
 }
 
