@@ -245,7 +245,8 @@ class DualFunction(_Introspection, _FunctionBase):
         )
         if _c is not None:
             # Before the swap below: the C `__get__` reads what this stores.
-            _c.arm(self, bound_type, fn, self.__qualname__, self._accelerator_flags())
+            # (str(): a callable's __qualname__ may be any object; _codegen names it so too)
+            _c.arm(self, bound_type, fn, str(self.__qualname__), self._accelerator_flags())
             binder: Any = _c.Function.__dict__["__get__"]  # the C slot, given back
         else:
             binder = self._binder(bound_type, self.__qualname__)

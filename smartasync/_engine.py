@@ -424,10 +424,20 @@ def _lead(
                 _set_asyncgen_hooks(*ours)
                 _set_running_loop(run)
                 task = _Task.__new__(_Task)  # ours even if the first step raises
-                if _EAGER:
-                    task.__init__(coro, loop=run, context=ctx, eager_start=True)
-                else:
-                    task.__init__(coro, loop=run, context=ctx)
+                try:
+                    if _EAGER:
+                        task.__init__(coro, loop=run, context=ctx, eager_start=True)
+                    else:
+                        task.__init__(coro, loop=run, context=ctx)
+                except TypeError:
+                    # Not made at all: `coro` is no coroutine (a function
+                    # marked as a coroutine function that returns another
+                    # awaitable).  An eager first step keeps its own errors
+                    # in the task, so a TypeError here is the refusal; the
+                    # half-made C Task must not reach `abort` (3.12 crashed
+                    # reading its NULL coroutine, 3.13 hung).
+                    task = None
+                    raise
                 if not task.done():
                     if saved is not None:
                         st.target = task

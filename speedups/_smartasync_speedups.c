@@ -275,10 +275,26 @@ failed(PyObject *coro)
         return NULL;
     }
     PyObject *given = PyObject_CallFunctionObjArgs(FAIL, exc, coro ? coro : Py_None, NULL);
-    Py_DECREF(exc);
-    if (given != NULL) {
-        raise_exception(given);
+    if (given == NULL) {
+        /* fail() itself raised (a Ctrl-C landing in it): chained, as the
+         * generated `raise fail(e, c)` inside `except` would be */
+        PyObject *late = take_exception();
+        if (late != NULL) {
+            PyException_SetContext(late, exc); /* steals exc */
+            raise_exception(late);
+        }
+        else {
+            Py_DECREF(exc);
+        }
+        return NULL;
     }
+    Py_DECREF(exc);
+    if (!PyExceptionInstance_Check(given)) {
+        Py_DECREF(given);
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+        return NULL;
+    }
+    raise_exception(given);
     return NULL;
 }
 
@@ -425,12 +441,16 @@ call_from_tuple(vectorcallfunc call, PyObject *self, PyObject *args, PyObject *k
     }
     Py_ssize_t pos = 0, i = 0;
     PyObject *key, *value;
-    while (PyDict_Next(kwargs, &pos, &key, &value)) {
+    while (i < nkw && PyDict_Next(kwargs, &pos, &key, &value)) {
+        /* held: the call may change the dict (as _PyStack_UnpackDict holds them) */
         PyTuple_SET_ITEM(kwnames, i, Py_NewRef(key));
-        stack[nargs + i] = value;
+        stack[nargs + i] = Py_NewRef(value);
         i++;
     }
     PyObject *result = call(self, stack, nargs, kwnames);
+    for (Py_ssize_t j = 0; j < i; j++) {
+        Py_DECREF(stack[nargs + j]);
+    }
     Py_DECREF(kwnames);
     PyMem_Free(stack);
     return result;
@@ -470,8 +490,12 @@ static void
 bound_dealloc(BoundObject *b)
 {
     PyObject_GC_UnTrack(b);
+    /* (a long chain of them, each the next one's __self__, would otherwise
+     * recurse once per link) */
+    Py_TRASHCAN_BEGIN(b, bound_dealloc)
     bound_clear(b);
     Py_TYPE(b)->tp_free((PyObject *)b);
+    Py_TRASHCAN_END
 }
 
 static PyMemberDef bound_members[] = {
@@ -532,7 +556,15 @@ function_get(PyObject *self, PyObject *obj, PyObject *owner)
         }
         target = obj;
     }
-    return make_bound(d->bound_type, target, d->name, self);
+    /* held: the allocation may run a collection, and finalisers (re-arming) */
+    PyTypeObject *type = (PyTypeObject *)Py_NewRef((PyObject *)d->bound_type);
+    PyObject *name = Py_NewRef(d->name);
+    Py_INCREF(target);
+    PyObject *bound = make_bound(type, target, name, self);
+    Py_DECREF(target);
+    Py_DECREF(name);
+    Py_DECREF(type);
+    return bound;
 }
 
 static int
@@ -569,8 +601,10 @@ static void
 function_dealloc(FunctionObject *d)
 {
     PyObject_GC_UnTrack(d);
+    Py_TRASHCAN_BEGIN(d, function_dealloc)
     function_clear(d);
     Py_TYPE(d)->tp_free((PyObject *)d);
+    Py_TRASHCAN_END
 }
 
 static PyMemberDef function_members[] = {
@@ -665,11 +699,16 @@ arm(PyObject *module, PyObject *args)
     }
     FunctionObject *d = (FunctionObject *)dual;
     give_vectorcall(bound_type, bound_call, offsetof(BoundObject, vectorcall));
-    Py_XSETREF(d->fn, Py_NewRef(fn));
-    Py_XSETREF(d->name, Py_NewRef(name));
+    /* every field set before any old value is released: releasing may run
+     * code (a finaliser) that calls the function */
+    PyObject *old_fn = d->fn, *old_name = d->name, *old_type = (PyObject *)d->bound_type;
+    d->fn = Py_NewRef(fn);
+    d->name = Py_NewRef(name);
     d->flags = flags;
-    /* last: function_get tests it */
-    Py_XSETREF(d->bound_type, (PyTypeObject *)Py_NewRef((PyObject *)bound_type));
+    d->bound_type = (PyTypeObject *)Py_NewRef((PyObject *)bound_type);
+    Py_XDECREF(old_fn);
+    Py_XDECREF(old_name);
+    Py_XDECREF(old_type);
     Py_RETURN_NONE;
 }
 
@@ -761,6 +800,66 @@ member_dual(PyTypeObject *dual_type, PyObject *fn, PyObject *kind, PyObject *fn_
     return (PyObject *)d;
 }
 
+/* One (name, value) pair of the walk: 0 done, -1 error.  The pair, the
+ * function's dict and the mark are held while user code may run (a key's
+ * __eq__, a mark's __bool__ can replace the function's __dict__). */
+static int
+walk_item(PyObject *cls, PyObject *item, PyTypeObject *dual_type, PyObject *coroutine,
+          PyObject *asyncgen, PyObject *acm_code, PyObject *async_only, PyObject *marker,
+          PyObject *left)
+{
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+        PyErr_SetString(PyExc_TypeError, "walk_own(): items are (name, value) pairs");
+        return -1;
+    }
+    PyObject *name = PyTuple_GET_ITEM(item, 0), *attr = PyTuple_GET_ITEM(item, 1);
+    if (!PyUnicode_Check(name) || !Py_IS_TYPE(attr, &PyFunction_Type)) {
+        return PyUnicode_Check(name) && is_dunder(name) ? 0 : PyList_Append(left, item);
+    }
+    if (is_dunder(name)) {
+        return 0;
+    }
+    PyObject *code = PyFunction_GET_CODE(attr);
+    int flags = ((PyCodeObject *)code)->co_flags;
+    PyObject *fn_dict = Py_XNewRef(((PyFunctionObject *)attr)->func_dict);
+    PyObject *kind = NULL, *dual = NULL;
+    int answer = -1;
+    if (flags & CO_COROUTINE) {
+        kind = coroutine;
+    }
+    else if (flags & CO_ASYNC_GENERATOR) {
+        kind = asyncgen;
+    }
+    else {
+        int marked = fn_dict != NULL ? PyDict_Contains(fn_dict, marker) : 0;
+        if (marked >= 0) { /* an ACM helper or a marked function: kind_of decides, in Python */
+            answer = code == acm_code || marked ? PyList_Append(left, item) : 0;
+        }
+        goto done; /* else a plain method */
+    }
+    if (fn_dict != NULL && PyDict_GET_SIZE(fn_dict)) {
+        PyObject *only = PyDict_GetItemWithError(fn_dict, async_only);
+        if (only == NULL && PyErr_Occurred()) {
+            goto done;
+        }
+        Py_XINCREF(only);
+        int truth = only == NULL ? 0 : PyObject_IsTrue(only);
+        Py_XDECREF(only);
+        if (truth != 0) { /* @async_only: left as written; or an error */
+            answer = truth > 0 ? 0 : -1;
+            goto done;
+        }
+    }
+    dual = member_dual(dual_type, attr, kind, fn_dict);
+    if (dual != NULL) {
+        answer = PyType_Type.tp_setattro(cls, name, dual);
+    }
+done:
+    Py_XDECREF(dual);
+    Py_XDECREF(fn_dict);
+    return answer;
+}
+
 static PyObject *
 walk_own(PyObject *module, PyObject *args)
 {
@@ -775,82 +874,21 @@ walk_own(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "walk_own(): the dual type must subclass Function");
         return NULL;
     }
-    setattrofunc set = PyType_Type.tp_setattro;
     PyObject *left = PyList_New(0);
     if (left == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
-        PyObject *item = PyList_GET_ITEM(items, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
-            PyErr_SetString(PyExc_TypeError, "walk_own(): items are (name, value) pairs");
-            goto error;
-        }
-        PyObject *name = PyTuple_GET_ITEM(item, 0), *attr = PyTuple_GET_ITEM(item, 1);
-        if (!PyUnicode_Check(name)) {
-            if (PyList_Append(left, item) < 0) {
-                goto error;
-            }
-            continue;
-        }
-        if (is_dunder(name)) {
-            continue;
-        }
-        if (!Py_IS_TYPE(attr, &PyFunction_Type)) {
-            if (PyList_Append(left, item) < 0) {
-                goto error;
-            }
-            continue;
-        }
-        PyObject *code = PyFunction_GET_CODE(attr);
-        PyObject *fn_dict = ((PyFunctionObject *)attr)->func_dict;
-        int flags = ((PyCodeObject *)code)->co_flags;
-        PyObject *kind;
-        if (flags & CO_COROUTINE) {
-            kind = coroutine;
-        }
-        else if (flags & CO_ASYNC_GENERATOR) {
-            kind = asyncgen;
-        }
-        else {
-            int marked = fn_dict != NULL ? PyDict_Contains(fn_dict, marker) : 0;
-            if (marked < 0) {
-                goto error;
-            }
-            if (code == acm_code || marked) { /* kind_of decides, in Python */
-                if (PyList_Append(left, item) < 0) {
-                    goto error;
-                }
-            }
-            continue; /* a plain method */
-        }
-        if (fn_dict != NULL && PyDict_GET_SIZE(fn_dict)) {
-            PyObject *only = PyDict_GetItemWithError(fn_dict, async_only);
-            if (only == NULL && PyErr_Occurred()) {
-                goto error;
-            }
-            int truth = only == NULL ? 0 : PyObject_IsTrue(only);
-            if (truth < 0) {
-                goto error;
-            }
-            if (truth) {
-                continue; /* @async_only: left as written */
-            }
-        }
-        PyObject *dual = member_dual(dual_type, attr, kind, fn_dict);
-        if (dual == NULL) {
-            goto error;
-        }
-        int failed_set = set(cls, name, dual);
-        Py_DECREF(dual);
-        if (failed_set < 0) {
-            goto error;
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(items, i));
+        int done = walk_item(cls, item, dual_type, coroutine, asyncgen, acm_code, async_only,
+                             marker, left);
+        Py_DECREF(item);
+        if (done < 0) {
+            Py_DECREF(left);
+            return NULL;
         }
     }
     return left;
-error:
-    Py_DECREF(left);
-    return NULL;
 }
 
 static PyObject *

@@ -3,12 +3,13 @@ outside a class, and awaiting what a `sync`-mode object gave."""
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
 import pytest
 
-from smartasync import SmartAsync, async_only, set_mode
+from smartasync import SmartAsync, async_only, set_mode, smartasync
 from smartasync._rule import sync_result
 
 
@@ -165,3 +166,47 @@ async def test_a_sync_mode_method_called_without_await_still_runs() -> None:
     tool: Any = SyncTool()
     assert tool.run() == 2
     assert await tool.run.aio() == 2
+
+
+# A function marked as a coroutine function (3.12+) that returns another
+# awaitable: the sync loop refuses it as asyncio does, and keeps working
+# (it crashed on 3.12 and hung on 3.13: the half-made task reached cleanup).
+needs_marker = pytest.mark.skipif(
+    not hasattr(inspect, "markcoroutinefunction"), reason="inspect.markcoroutinefunction is 3.12+"
+)
+
+
+class _Awaitable:
+    def __await__(self) -> Any:
+        if False:
+            yield
+        return 7
+
+
+def _marked_not_coroutine() -> Any:
+    def make() -> Any:
+        return _Awaitable()
+
+    return smartasync(inspect.markcoroutinefunction(make))  # type: ignore[attr-defined,unused-ignore]
+
+
+@needs_marker
+def test_a_marked_function_returning_another_awaitable_is_refused_in_sync_code() -> None:
+    fake = _marked_not_coroutine()
+    for _ in range(6):  # generic, then specialised
+        with pytest.raises(TypeError, match="a coroutine was expected"):
+            fake()
+
+    @smartasync
+    async def real() -> int:
+        return 1
+
+    assert real() == 1  # the sync loop still runs
+
+
+@needs_marker
+@pytest.mark.asyncio
+async def test_a_marked_function_returning_another_awaitable_is_awaited_in_async_code() -> None:
+    fake = _marked_not_coroutine()
+    for _ in range(6):
+        assert await fake() == 7

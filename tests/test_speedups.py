@@ -436,3 +436,27 @@ def test_a_subinterpreter_runs_pure_python_beside_it() -> None:
     if _speedups.ACTIVE:
         assert (active, why_not) == (False, "in use by another interpreter of this process")
     assert obj.plus(1) == 2  # this interpreter's C path still works
+
+
+def test_the_walk_holds_what_user_code_could_free() -> None:
+    """A mark whose truth test (user code) replaces the function's __dict__
+    must not leave the walk reading a freed dict: the dual function gets the
+    attributes the function had when the walk met it, as in pure Python."""
+    from smartasync import SmartAsync as Smart
+
+    junk: list[Any] = []
+
+    class Falsy:
+        def __bool__(self) -> bool:
+            method.__dict__ = {}
+            junk.extend({i: object(), f"x{i}": i} for i in range(1000))  # reuse freed memory
+            return False
+
+    async def method(self: Any) -> int:
+        return 1
+
+    method.__dict__ = {"__smartasync_async_only__": Falsy(), "tag": "t"}
+    walked: Any = type("Walked", (Smart,), {"m": method})
+    dual = vars(walked)["m"]
+    assert isinstance(dual, _dual.DualFunction)
+    assert sorted(vars(dual)) == ["__smartasync_async_only__", "tag"] and vars(dual)["tag"] == "t"
