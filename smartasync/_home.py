@@ -554,7 +554,7 @@ def awaitable_for(home: Home, coro: Any, name: str) -> Any:
     running = _get_running_loop()
     if _in_place(home, running):
         return coro
-    return _across(home, coro, name)
+    return _carried(_across, home, coro, name)
 
 
 def _in_place(home: Home, running: asyncio.AbstractEventLoop | None) -> bool:
@@ -575,11 +575,12 @@ def aio_for(home: Home, coro: Any, name: str) -> Any:
     loop is known only once it is awaited."""
     running = _get_running_loop()
     if running is not None:
-        return coro if _in_place(home, running) else _across(home, coro, name)
-    return _when_awaited(home, coro, name)
+        return coro if _in_place(home, running) else _carried(_across, home, coro, name)
+    return _carried(_when_awaited, home, coro, name)
 
 
-async def _when_awaited(home: Home, coro: Any, name: str) -> Any:
+async def _when_awaited(home: Home, coro: Any, name: str, carry: _Carry) -> Any:
+    carry.started = True  # first: see _Carry
     try:
         running = _get_running_loop()
         if _in_place(home, running):
@@ -626,16 +627,16 @@ class _AcrossIterator:
     # Each gives `_across`'s coroutine itself (not a coroutine awaiting it),
     # so that a traceback shows one frame of smartasync's.
     def __anext__(self) -> Coroutine[Any, Any, Any]:
-        return _across(self._home, _step(self._agen), self._name)
+        return _carried(_across, self._home, _step(self._agen), self._name)
 
     def aclose(self) -> Coroutine[Any, Any, None]:
-        return _across(self._home, _close(self._agen), self._name)
+        return _carried(_across, self._home, _close(self._agen), self._name)
 
     def asend(self, value: Any) -> Coroutine[Any, Any, Any]:
-        return _across(self._home, _send(self._agen, value), self._name)
+        return _carried(_across, self._home, _send(self._agen, value), self._name)
 
     def athrow(self, *args: Any) -> Coroutine[Any, Any, Any]:
-        return _across(self._home, _throw(self._agen, *args), self._name)
+        return _carried(_across, self._home, _throw(self._agen, *args), self._name)
 
     def __repr__(self) -> str:
         return f"<smartasync async iterator over {self._agen!r}, on its home loop>"
@@ -659,9 +660,59 @@ async def _throw(agen: Any, *args: Any) -> Any:
     return await agen.athrow(*args)
 
 
-async def _across(home: Home, coro: Coroutine[Any, Any, Any], name: str) -> Any:
+class _Carry:
+    """What a carrier (`_across` or `_when_awaited`'s coroutine, made now and
+    run later) owes the coroutine it carries, `inner`.
+
+    A coroutine closed, or thrown into (its task cancelled), before its first
+    step runs none of its code: its `try` cannot close `inner`, which was
+    then left "never awaited".  So the carrier says it started as its first
+    statement, and when it is gone (a weak reference's callback) an `inner`
+    it never started is closed here.  Once it started, `inner` is its own
+    business (and maybe a job's on another loop: closing it here then would
+    race with that loop).  The carrier takes `inner`'s name, so that a
+    forgotten `await` warns once, naming the method, not `_across`.  ~1 us
+    on a path of ~50."""
+
+    __slots__ = ("inner", "started")
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.started = False
+
+    def __call__(self, ref: Any) -> None:
+        _carries.discard(ref)
+        if not self.started:
+            _jobs.close_unstarted(self.inner)
+        self.inner = None
+
+
+# Each carrier's weak reference, kept alive until its callback has run.
+_carries: set[weakref.ref[Any]] = set()
+
+
+def _carried(
+    make: Callable[..., Coroutine[Any, Any, Any]], home: Home, coro: Any, name: str
+) -> Coroutine[Any, Any, Any]:
+    """`make(home, coro, name, carry)`, the carrier of `coro` (see _Carry)."""
+    carry = _Carry(coro)
+    carrier: Any = make(home, coro, name, carry)
+    qualname = getattr(coro, "__qualname__", None)
+    if isinstance(qualname, str):
+        carrier.__qualname__ = qualname
+        carrier.__name__ = qualname.rpartition(".")[2]
+    _carries.add(weakref.ref(carrier, carry))
+    return carrier  # type: ignore[no-any-return]
+
+
+async def _across(
+    home: Home, coro: Coroutine[Any, Any, Any], name: str, carry: _Carry | None = None
+) -> Any:
     """Await `coro` run on the home loop, from another loop (rule 3), with
-    the hang warning (rule 5) and the cross-loop note (rule 6)."""
+    the hang warning (rule 5) and the cross-loop note (rule 6).  `carry`:
+    see _Carry (None: awaited at once by another coroutine)."""
+    if carry is not None:
+        carry.started = True  # first: see _Carry
     try:
         after = _runner.hang_after()
         # (The awaiting frame is kept, the warning made only if it is given:

@@ -34,13 +34,9 @@ def outcome(result: Any) -> Outcome:
     async code it is closed, never started."""
     if inspect.iscoroutine(result):
         if asyncio_running():
-            # (One carried to another loop holds the method's coroutine; a
-            # carrier closed before its first step leaves it unclosed:
-            # closed here too.)
-            inner = result.cr_frame.f_locals.get("coro") if result.cr_frame else None
+            # (One carried to another loop holds the method's coroutine, and
+            # closes it when closed itself: see _home._Carry.)
             result.close()
-            if inspect.iscoroutine(inner):
-                inner.close()
         else:
             asyncio.run(result)
         return ("awaitable",)
