@@ -65,6 +65,9 @@ static PyObject *DISPATCH;             /* _dispatch.dispatch */
 static PyObject *RUN;                  /* _runner.run_blocking */
 static PyObject *FAIL;                 /* _dispatch.fail */
 static PyObject *STR_HOT, *STR_PLAIN, *STR_THREAD_ID;
+/* Where a Home keeps `hot` and `plain` (its __slots__), read directly on the
+ * path of every call on a homed object; -1: by attribute (not slots). */
+static Py_ssize_t HOT_OFFSET = -1, PLAIN_OFFSET = -1;
 static int ASYNC_CODE_FLAGS;
 static int HOT_BY_THREAD;
 static int configured;
@@ -138,6 +141,20 @@ plain_sync_caller(PyCodeObject *code)
     return listed < 0 ? -1 : !listed;
 }
 
+/* A Home's slot `name` (at `offset`, if known): a new reference, or NULL
+ * with an exception set. */
+static PyObject *
+home_slot(PyObject *m, Py_ssize_t offset, PyObject *name)
+{
+    if (offset >= 0) {
+        PyObject *value = *(PyObject **)((char *)m + offset);
+        if (value != NULL) {
+            return Py_NewRef(value);
+        }
+    }
+    return PyObject_GetAttr(m, name); /* (unset: its AttributeError) */
+}
+
 /* ASYNC_PASSES for what the mode slot holds: 1, 0 or -1. */
 static int
 async_passes(PyObject *m)
@@ -148,7 +165,7 @@ async_passes(PyObject *m)
     if ((PyObject *)Py_TYPE(m) != HOME) {
         return 0;
     }
-    PyObject *hot = PyObject_GetAttr(m, STR_HOT);
+    PyObject *hot = home_slot(m, HOT_OFFSET, STR_HOT);
     if (hot == NULL) {
         return -1;
     }
@@ -158,6 +175,14 @@ async_passes(PyObject *m)
         Py_DECREF(hot);
         if (owner == NULL) {
             return -1;
+        }
+        if (PyLong_CheckExact(owner)) { /* without making an int of our ident */
+            unsigned long value = PyLong_AsUnsignedLong(owner);
+            if (!(value == (unsigned long)-1 && PyErr_Occurred())) {
+                Py_DECREF(owner);
+                return value == PyThread_get_thread_ident();
+            }
+            PyErr_Clear(); /* (negative or too big: compared below, as Python does) */
         }
         PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
         if (ident == NULL) {
@@ -190,7 +215,7 @@ sync_passes(PyObject *m)
     if ((PyObject *)Py_TYPE(m) != HOME) {
         return 0;
     }
-    PyObject *plain = PyObject_GetAttr(m, STR_PLAIN);
+    PyObject *plain = home_slot(m, PLAIN_OFFSET, STR_PLAIN);
     if (plain == NULL) {
         return -1;
     }
@@ -634,6 +659,25 @@ static PyTypeObject FunctionType = {
 
 /* -- module functions ------------------------------------------------------ */
 
+/* The offset of `type`'s __slots__ member `name`, or -1 if it is not one. */
+static Py_ssize_t
+slot_offset(PyObject *type, PyObject *name)
+{
+    PyObject *descr = PyObject_GetAttr(type, name);
+    Py_ssize_t offset = -1;
+    if (descr == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)
+        && PyDescr_TYPE(descr) == (PyTypeObject *)type
+        && ((PyMemberDescrObject *)descr)->d_member->type == Py_T_OBJECT_EX) {
+        offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_DECREF(descr);
+    return offset;
+}
+
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
@@ -661,6 +705,8 @@ configure(PyObject *module, PyObject *args)
     Py_XSETREF(FAIL, Py_NewRef(fail));
     ASYNC_CODE_FLAGS = code_flags;
     HOT_BY_THREAD = by_thread;
+    HOT_OFFSET = slot_offset(home, STR_HOT);
+    PLAIN_OFFSET = slot_offset(home, STR_PLAIN);
     configured = 1;
     Py_RETURN_NONE;
 }
