@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import inspect
 import os
 import threading
 import time
@@ -59,6 +60,9 @@ from ._jobs import (
 )
 from ._jobs import progress as _progress
 from ._modes import COLD, SYNC_BORN, hot_for
+
+_iscoroutine: Final = asyncio.iscoroutine
+_isawaitable: Final = inspect.isawaitable
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -435,9 +439,19 @@ def _lead(
                     # awaitable).  An eager first step keeps its own errors
                     # in the task, so a TypeError here is the refusal; the
                     # half-made C Task must not reach `abort` (3.12 crashed
-                    # reading its NULL coroutine, 3.13 hung).
+                    # reading its NULL coroutine, 3.13 hung).  Another
+                    # awaitable is run as the ordinary path runs it (its
+                    # run_then_stop awaits whatever it is given): through a
+                    # coroutine that awaits it.
                     task = None
-                    raise
+                    if _iscoroutine(coro) or not _isawaitable(coro):
+                        raise
+                    coro = _awaiting(coro)
+                    task = _Task.__new__(_Task)
+                    if _EAGER:
+                        task.__init__(coro, loop=run, context=ctx, eager_start=True)
+                    else:
+                        task.__init__(coro, loop=run, context=ctx)
                 if not task.done():
                     if saved is not None:
                         st.target = task
@@ -523,6 +537,11 @@ def _lead(
         finally:
             error = None
     return value  # type: ignore[no-any-return]
+
+
+async def _awaiting(awaitable: Any) -> Any:
+    """A coroutine for an awaitable that is not one (see `_lead`)."""
+    return await awaitable
 
 
 def _task_on(
