@@ -35,12 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def info() -> int:
     import platform
-    import sysconfig
 
     from . import __file__ as where
     from . import __version__, _speedups
 
-    threading = "free-threaded" if sysconfig.get_config_var("Py_GIL_DISABLED") else "with the GIL"
+    threading = "free-threaded" if _speedups.FREE_THREADED else "with the GIL"
     accelerator = "active" if _speedups.ACTIVE else f"not in use ({_speedups.WHY_NOT})"
     sys.stdout.write(
         f"smartasync {__version__} ({where.rpartition('/')[0]})\n"
