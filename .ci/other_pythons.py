@@ -4,9 +4,10 @@ Called by .ci/run after README.md's test command (which runs the whole suite,
 typing checks included, on `python3`).  For each other version X.Y found, it
 creates .venv-X.Y with that interpreter, installs the `runtime-test` extra and
 the C accelerator (`speedups/`; its build must succeed here), and runs pytest
-twice, with the accelerator and with SMARTASYNC_NO_EXTENSIONS=1, without the files that check types or style (they compare the
-output of mypy, ruff, basedpyright, pyrefly and ty with pinned answers, so the
-main run covers them, and those tools are not installed here) or run the
+twice, with the accelerator and with SMARTASYNC_NO_EXTENSIONS=1, without the
+files that check types or style (they compare the output of mypy, ruff,
+basedpyright, pyrefly and ty with pinned answers, so the main run covers
+them, and those tools are not installed here) or build packages or run the
 benchmark smoke test.
 
 Interpreters are found (not assumed): `python3.N` on PATH, pyenv's versions

@@ -256,8 +256,7 @@ class DualFunction(_Introspection, _FunctionBase):
         # class, `Cls.m(obj, x)`, keeps it; so do context managers and class
         # methods, which the C path does not do).
         own_calls_in_c = (
-            _c is not None
-            and not self._smart
+            not self._smart
             and self._kind is not CONTEXT_MANAGER
             and not isinstance(self, DualClassMethod)
         )

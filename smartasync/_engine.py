@@ -61,9 +61,6 @@ from ._jobs import (
 from ._jobs import progress as _progress
 from ._modes import COLD, SYNC_BORN, hot_for
 
-_iscoroutine: Final = asyncio.iscoroutine
-_isawaitable: Final = inspect.isawaitable
-
 _R = TypeVar("_R")
 _T = TypeVar("_T")
 
@@ -442,16 +439,13 @@ def _lead(
                     # reading its NULL coroutine, 3.13 hung).  Another
                     # awaitable is run as the ordinary path runs it (its
                     # run_then_stop awaits whatever it is given): through a
-                    # coroutine that awaits it.
+                    # coroutine that awaits it (not started eagerly: the
+                    # loop below runs it).
                     task = None
-                    if _iscoroutine(coro) or not _isawaitable(coro):
+                    if asyncio.iscoroutine(coro) or not inspect.isawaitable(coro):
                         raise
                     coro = _awaiting(coro)
-                    task = _Task.__new__(_Task)
-                    if _EAGER:
-                        task.__init__(coro, loop=run, context=ctx, eager_start=True)
-                    else:
-                        task.__init__(coro, loop=run, context=ctx)
+                    task = _Task(coro, loop=run, context=ctx)
                 if not task.done():
                     if saved is not None:
                         st.target = task
